@@ -1,0 +1,132 @@
+"""Detect every beat in WFDB records and write WFDB annotation files.
+
+For each RECORD (a WFDB record path without extension, e.g. data/sample/119),
+writes DIR/<record name>.hol: an 'N' annotation at each R peak (beat labels
+come with beat classification) and '~' annotations around stretches where no
+lead is usable (subtype -1 at the start, 0 when the signal is clean again, as
+in the MIT-BIH Arrhythmia Database). Read it with wfdb.rdann(path, "hol").
+
+Records are processed one after the other, each streamed through the detector
+in bounded memory. A record that cannot be read is reported in one line and
+skipped; the others are still written, and the exit status is then 2.
+
+examples:
+  holter detect data/sample/119 --out-dir out/
+  holter detect $HOLTER_PHYSIONET_DIR/mitdb/1?? --out-dir out/mitdb
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from edge._annotations import write_hol
+from edge._stream import detect_record
+
+__all__ = ["configure", "run"]
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+#: Seconds of signal read from disk at a time.
+CHUNK_S = 60.0
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``holter detect`` arguments to `parser`."""
+    parser.add_argument(
+        "records",
+        nargs="+",
+        metavar="RECORD",
+        help="WFDB record path without extension (a trailing .hea is accepted)",
+    )
+    parser.add_argument(
+        "--out-dir",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="folder for the .hol annotation files (created if missing)",
+    )
+
+
+class _Progress:
+    """Progress on stderr: a percentage while a record runs (terminals only),
+    then one summary line per record."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self.label = ""
+        self.shown = -1
+
+    def start(self, label: str) -> None:
+        self.label, self.shown = label, -1
+
+    def update(self, done: int, total: int) -> None:
+        if not self.live or total <= 0:
+            return
+        percent = 100 * done // total
+        if percent != self.shown:
+            self.shown = percent
+            self.stream.write(f"\r{self.label}: {percent:3d} %")
+            self.stream.flush()
+
+    def clear(self) -> None:
+        if self.live and self.shown >= 0:
+            self.stream.write("\r\033[K")
+            self.shown = -1
+
+    def done(self, line: str) -> None:
+        self.clear()
+        print(line, file=self.stream, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``holter detect``; returns the exit status (0, or 2 if any record was bad)."""
+    out_dir: Path = args.out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)  # OSError -> one line, exit 2 (dispatcher)
+    progress = _Progress(sys.stderr)
+    status = EXIT_OK
+    written: dict[str, str] = {}
+    for record in args.records:
+        name = Path(record).name.removesuffix(".hea").removesuffix(".dat")
+        if name in written:
+            print(
+                f"holter detect: error: {record}: another record named {name!r} "
+                f"({written[name]}) already wrote {out_dir / (name + '.hol')}; skipped",
+                file=sys.stderr,
+            )
+            status = EXIT_BAD_INPUT
+            continue
+        progress.start(name)
+        t0 = time.perf_counter()
+        try:
+            beats = detect_record(record, chunk_s=CHUNK_S, on_progress=progress.update)
+            target = write_hol(beats, out_dir)
+        except (ValueError, OSError) as exc:
+            progress.clear()
+            print(f"holter detect: error: {_one_line(exc)}", file=sys.stderr, flush=True)
+            status = EXIT_BAD_INPUT
+            continue
+        written[name] = record
+        unusable = (
+            f", {_duration(beats.unusable_s)} unusable" if beats.unusable.shape[0] else ""
+        )
+        progress.done(
+            f"{name}: {beats.n_beats} beats in {_duration(beats.record.duration_s)} "
+            f"of ECG{unusable} -> {target} ({time.perf_counter() - t0:.2f} s)"
+        )
+    return status
