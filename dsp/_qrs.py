@@ -1,0 +1,337 @@
+"""Streaming QRS detection: the public wrapper around :mod:`dsp._qrs_kernel`.
+
+:class:`QrsDetector` is fed chunks of any size and keeps a state whose size
+does not grow with the record; :func:`detect_qrs` and :func:`analyze_qrs`
+feed it a whole record. Both paths are the same code, so a record fed whole,
+in 1-second chunks or in random pieces gives the same beats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dsp import _qrs_kernel as K
+from dsp._exceptions import InvalidParameterError, InvalidSignalError
+from dsp._filters import design_bandpass_sos, group_delay_samples
+
+MIN_FS_HZ = 100.0
+MAX_FS_HZ = 1000.0
+MAX_LEADS = 16
+#: largest block the kernels see at once; longer input is cut (bounds memory)
+_MAX_BLOCK = 1 << 16
+
+
+@dataclass(frozen=True)
+class QrsConfig:
+    """Tunable settings of the detector, in physical units.
+
+    The defaults are the ones measured in ``benchmarks/results/``; change them
+    only with a benchmark run to show what the change does.
+    """
+
+    band_low_hz: float = 5.0
+    band_high_hz: float = 20.0
+    mwi_window_s: float = 0.15
+    peak_hold_s: float = 0.10
+    refractory_s: float = 0.20
+    twave_window_s: float = 0.36
+    twave_slope_ratio: float = 0.5
+    searchback_rr: float = 1.66
+    max_rr_s: float = 2.0
+    learn_s: float = 2.0
+    flat_s: float = 0.3
+    settle_s: float = 0.3
+    #: lowest QRS level of a lead's integral, (mV/s)^2: leads quieter than a
+    #: QRS of about 0.05 mV are never amplified into beats
+    level_floor: float = 0.5
+    #: after this long without a beat, levels relax (halving every
+    #: ``rescue_halving_s``) so one huge artifact cannot blind the detector
+    rescue_s: float = 3.0
+    rescue_halving_s: float = 1.0
+    #: a lead whose inter-beat peaks reach this fraction of its QRS level
+    #: counts half in the fused feature
+    noise_ref: float = 0.05
+
+
+@dataclass(frozen=True)
+class QrsUpdate:
+    """What one :meth:`QrsDetector.feed` (or :meth:`~QrsDetector.finish`) found.
+
+    Attributes
+    ----------
+    r_peaks : ndarray of int64
+        Absolute sample indices (0 = first sample fed) of the R peaks decided
+        in this call, sorted.
+    unusable : ndarray of int64, shape (k, 2)
+        ``[start, end)`` sample stretches, closed in this call, in which no
+        lead was usable (lead-off/NaN, flat or clipped).
+    """
+
+    r_peaks: np.ndarray
+    unusable: np.ndarray
+
+
+@dataclass(frozen=True)
+class QrsResult:
+    """Beats and unusable stretches of a whole record (see :class:`QrsUpdate`)."""
+
+    r_peaks: np.ndarray
+    unusable: np.ndarray
+    fs_hz: float
+    n_samples: int = field(default=0)
+
+
+def _check_fs(fs_hz) -> float:
+    try:
+        fs = float(fs_hz)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"fs_hz must be a number, got {fs_hz!r}") from None
+    if not (MIN_FS_HZ <= fs <= MAX_FS_HZ):
+        raise InvalidParameterError(
+            f"fs_hz must be between {MIN_FS_HZ:g} and {MAX_FS_HZ:g} Hz, got {fs_hz!r}"
+        )
+    return fs
+
+
+def _as_2d(signal, n_leads: int | None = None) -> np.ndarray:
+    """(n,) or (n, leads) array-like -> C-contiguous float64 (leads, n)."""
+    arr = np.asarray(signal)
+    if arr.dtype.kind not in "fiu":
+        raise InvalidSignalError(f"signal must be numeric, got dtype {arr.dtype}")
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    elif arr.ndim != 2:
+        raise InvalidSignalError(
+            f"signal must be 1-D (n_samples,) or 2-D (n_samples, n_leads), got shape {arr.shape}"
+        )
+    if n_leads is not None and arr.shape[1] != n_leads:
+        raise InvalidSignalError(
+            f"signal has {arr.shape[1]} leads, the detector was made for {n_leads}"
+        )
+    return np.ascontiguousarray(arr.T, dtype=np.float64)
+
+
+class QrsDetector:
+    """Streaming multi-lead QRS detector.
+
+    Parameters
+    ----------
+    fs_hz : float
+        Sampling rate, 100 to 1000 Hz.
+    n_leads : int
+        Number of leads in every block fed (1 to 16).
+    config : QrsConfig, optional
+        Settings; the defaults are the benchmarked ones.
+
+    Examples
+    --------
+    >>> import numpy as np, dsp
+    >>> fs_hz = 250.0
+    >>> t = np.arange(int(20 * fs_hz)) / fs_hz
+    >>> ecg = np.exp(-((t % 0.8 - 0.4) ** 2) / (2 * 0.01 ** 2))  # spikes every 0.8 s
+    >>> det = dsp.QrsDetector(fs_hz, n_leads=1)
+    >>> beats = [det.feed(ecg[i:i + 250]).r_peaks for i in range(0, ecg.size, 250)]
+    >>> beats.append(det.finish().r_peaks)
+    >>> np.diff(np.concatenate(beats)).tolist()[:3]
+    [200, 200, 200]
+    """
+
+    def __init__(self, fs_hz: float, n_leads: int = 1, config: QrsConfig | None = None):
+        self.fs_hz = _check_fs(fs_hz)
+        if not isinstance(n_leads, int | np.integer) or not (1 <= n_leads <= MAX_LEADS):
+            raise InvalidParameterError(f"n_leads must be an integer from 1 to {MAX_LEADS}, got {n_leads!r}")
+        self.n_leads = int(n_leads)
+        self.config = cfg = config or QrsConfig()
+        fs = self.fs_hz
+
+        def samples(seconds: float) -> int:
+            return max(1, int(round(seconds * fs)))
+
+        self._sos = design_bandpass_sos(cfg.band_low_hz, cfg.band_high_hz, fs)
+        bp_delay = int(round(group_delay_samples(self._sos, 12.0, fs)))
+        mwi_len = samples(cfg.mwi_window_s)
+        hold = samples(cfg.peak_hold_s)
+        ring = 1 << int(np.ceil(np.log2(samples(1.5))))
+        self._lead_params = np.array([mwi_len, samples(cfg.flat_s), samples(cfg.settle_s)], np.int64)
+        ip = np.zeros(K.N_DETECT_IPARAMS, np.int64)
+        ip[K.DP_HOLD] = hold
+        ip[K.DP_REFRACTORY] = samples(cfg.refractory_s)
+        ip[K.DP_TWAVE] = samples(cfg.twave_window_s)
+        ip[K.DP_LEARN] = samples(cfg.learn_s)
+        ip[K.DP_MWI_LEN] = mwi_len
+        ip[K.DP_BP_DELAY] = bp_delay
+        # the integral peaks about half a window after R (plus the filter
+        # delays): search R from a window and a bit before, to the peak
+        ip[K.DP_LOC_BACK] = mwi_len + samples(0.05)
+        ip[K.DP_LOC_FWD] = 0
+        ip[K.DP_RR_MAX] = samples(cfg.max_rr_s)
+        ip[K.DP_RING] = ring
+        ip[K.DP_RESCUE] = samples(cfg.rescue_s)
+        ip[K.DP_NOISE_DELAY] = hold + ip[K.DP_LOC_BACK]
+        self._ip = ip
+        fp = np.zeros(K.N_DETECT_FPARAMS, np.float64)
+        fp[K.DF_SEARCHBACK] = cfg.searchback_rr
+        fp[K.DF_TWAVE_SLOPE] = cfg.twave_slope_ratio
+        fp[K.DF_LEVEL_FLOOR] = cfg.level_floor
+        fp[K.DF_RESCUE_DECAY] = 0.5 ** (1.0 / (cfg.rescue_halving_s * fs))
+        fp[K.DF_NOISE_REF] = cfg.noise_ref
+        self._fp = fp
+        self._fs_scale = fs / 8.0
+        #: how far behind the input a decided beat can be, samples
+        self.latency_samples = int(hold + ip[K.DP_LOC_BACK]
+                                   + cfg.searchback_rr * ip[K.DP_RR_MAX])
+        self._finished = False
+        self._reset_state()
+
+    # -- state ---------------------------------------------------------------
+    def _reset_state(self) -> None:
+        nl = self.n_leads
+        n_sec = self._sos.shape[0]
+        mwi_len = int(self._lead_params[K.LP_MWI_LEN])
+        ring = int(self._ip[K.DP_RING])
+        self._zi = np.zeros((nl, n_sec, 2))
+        self._lf = np.zeros((nl, K.N_LEAD_FSTATE))
+        self._li = np.zeros((nl, K.N_LEAD_ISTATE), np.int64)
+        self._sq_ring = np.zeros((nl, mwi_len))
+        self._ds = np.zeros(K.N_DETECT_FSTATE)
+        self._ds[K.DS_RR_MEAN] = self.fs_hz  # 60 bpm until beats say otherwise
+        self._di = np.zeros(K.N_DETECT_ISTATE, np.int64)
+        for idx in (K.DI_LAST_QRS, K.DI_LAST_R, K.DI_SB_POS, K.DI_SB_R, K.DI_BAD_START):
+            self._di[idx] = -1
+        self._rr = np.zeros(K.N_RR)
+        self._lead_state = np.zeros((nl, K.N_LEAD_DSTATE))
+        self._bp_ring = np.zeros((nl, ring))
+        self._mwi_ring = np.zeros((nl, ring))
+        self._f_ring = np.zeros(ring)
+        self._s_ring = np.zeros(ring)
+
+    @property
+    def samples_seen(self) -> int:
+        """Number of samples fed so far."""
+        return int(self._di[K.DI_N]) if not self._finished else self._n_total
+
+    # -- feeding -------------------------------------------------------------
+    def feed(self, block) -> QrsUpdate:
+        """Feed the next block of samples and return the beats decided so far.
+
+        Parameters
+        ----------
+        block : array_like, shape (n,) or (n, n_leads)
+            Samples in mV, continuing where the previous block ended. NaN marks
+            a lead-off sample. ``n`` may be 0.
+
+        Returns
+        -------
+        QrsUpdate
+        """
+        if self._finished:
+            raise InvalidParameterError("feed() called after finish(); make a new QrsDetector")
+        x = _as_2d(block, self.n_leads)
+        peaks: list[np.ndarray] = []
+        bad: list[np.ndarray] = []
+        for start in range(0, x.shape[1], _MAX_BLOCK):
+            p, b = self._run(x[:, start:start + _MAX_BLOCK])
+            peaks.append(p)
+            bad.append(b)
+        return _update(peaks, bad)
+
+    def finish(self) -> QrsUpdate:
+        """Decide what is still pending at the end of the record.
+
+        The detector cannot be fed after this.
+        """
+        if self._finished:
+            return _update([], [])
+        n_total = int(self._di[K.DI_N])
+        out_bad = np.zeros(2, np.int64)
+        n_bad = K.close_unusable(self._di, out_bad)
+        # run the decision stage over quiet padding so the last peaks are judged
+        pad = int(self._ip[K.DP_HOLD]) + 1
+        nl = self.n_leads
+        zeros = np.zeros((nl, pad))
+        p, _ = self._detect(zeros, zeros, zeros, np.zeros((nl, pad), np.uint8))
+        self._finished = True
+        self._n_total = n_total
+        return _update([p[p < n_total]], [out_bad[: 2 * n_bad].reshape(-1, 2)])
+
+    def _run(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        nl, n = x.shape
+        bp = np.empty((nl, n))
+        mwi = np.empty((nl, n))
+        slope = np.empty((nl, n))
+        bad = np.empty((nl, n), np.uint8)
+        for lead in range(nl):
+            K.lead_features(x[lead], self._sos, self._zi[lead], self._lf[lead], self._li[lead],
+                            self._sq_ring[lead], self._lead_params, self._fs_scale,
+                            bp[lead], mwi[lead], slope[lead], bad[lead])
+        return self._detect(bp, mwi, slope, bad)
+
+    def _detect(self, bp, mwi, slope, bad) -> tuple[np.ndarray, np.ndarray]:
+        n = bp.shape[1]
+        out_r = np.empty(n // int(self._ip[K.DP_REFRACTORY]) + 4, np.int64)
+        out_bad = np.empty(2 * (n + 1), np.int64)
+        n_r, n_bad = K.detect_step(bp, mwi, slope, bad, self._ip, self._fp, self._ds, self._di,
+                                   self._rr, self._lead_state, self._bp_ring,
+                                   self._mwi_ring, self._f_ring, self._s_ring, out_r, out_bad)
+        return out_r[:n_r].copy(), out_bad[: 2 * n_bad].reshape(-1, 2).copy()
+
+
+def _update(peaks: list[np.ndarray], bad: list[np.ndarray]) -> QrsUpdate:
+    r = np.concatenate(peaks) if peaks else np.empty(0, np.int64)
+    u = np.concatenate(bad) if bad else np.empty((0, 2), np.int64)
+    r = np.maximum(r.astype(np.int64, copy=False), 0)
+    return QrsUpdate(r_peaks=r, unusable=u.astype(np.int64, copy=False).reshape(-1, 2))
+
+
+def analyze_qrs(signal, fs_hz: float, config: QrsConfig | None = None) -> QrsResult:
+    """Detect the QRS complexes of a whole record.
+
+    Parameters
+    ----------
+    signal : array_like, shape (n_samples,) or (n_samples, n_leads)
+        ECG in mV; all leads are used. NaN marks lead-off samples.
+    fs_hz : float
+        Sampling rate, 100 to 1000 Hz.
+    config : QrsConfig, optional
+
+    Returns
+    -------
+    QrsResult
+        R-peak indices and the stretches where no lead was usable.
+    """
+    fs = _check_fs(fs_hz)
+    x = np.asarray(signal)
+    n_leads = 1 if x.ndim == 1 else (x.shape[1] if x.ndim == 2 else 0)
+    if x.ndim not in (1, 2):
+        _as_2d(x)  # raises the shape error
+    if n_leads == 0:
+        raise InvalidSignalError(f"signal must have at least one lead, got shape {x.shape}")
+    det = QrsDetector(fs, n_leads, config)
+    first = det.feed(x)
+    last = det.finish()
+    return QrsResult(
+        r_peaks=np.concatenate([first.r_peaks, last.r_peaks]),
+        unusable=np.concatenate([first.unusable, last.unusable]),
+        fs_hz=fs,
+        n_samples=int(x.shape[0]),
+    )
+
+
+def detect_qrs(signal, fs_hz: float) -> np.ndarray:
+    """R-peak sample indices of an ECG record (DESIGN.md contract).
+
+    Parameters
+    ----------
+    signal : array_like, shape (n_samples,) or (n_samples, n_leads)
+        ECG in mV; all leads are fused.
+    fs_hz : float
+        Sampling rate, 100 to 1000 Hz.
+
+    Returns
+    -------
+    ndarray of int64
+        Sorted R-peak indices.
+    """
+    return analyze_qrs(signal, fs_hz).r_peaks
