@@ -48,3 +48,45 @@ def sample_record() -> Path:
     if not SAMPLE_RECORD.with_suffix(".hea").is_file():
         pytest.fail(f"bundled sample record missing: {SAMPLE_RECORD}.hea", pytrace=False)
     return SAMPLE_RECORD
+
+
+#: What the one-line error must say about each of :func:`bad_records` (regex).
+_BAD_RECORD_REASONS = {
+    "missing": r"no WFDB record at .*does_not_exist",
+    "garbage_header": r"unreadable WFDB header .*garbage\.hea",
+    "fs_out_of_range": r"slow\.hea: sampling frequency 50 Hz is outside the supported 100-1000 Hz",
+    "zero_length": r"empty\.hea: the record is zero-length",
+    "missing_signal_file": r"signal file .*nodat\.dat not found",
+}
+
+
+@pytest.fixture
+def bad_records(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """One broken WFDB record of each kind the readers must reject.
+
+    Keyed by the problem: ``missing`` (no files at all), ``garbage_header`` (a
+    .hea that is not a header), ``fs_out_of_range`` (50 Hz), ``zero_length``
+    (0 samples), ``missing_signal_file`` (header without its .dat). Each value
+    is (record path without extension, regex the error message must match).
+    """
+    import numpy as np
+    import wfdb
+
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "garbage.hea").write_bytes(b"\x00\xffthis is not a WFDB header\nat all\n")
+    wfdb.wrsamp(
+        "slow", fs=50, units=["mV"], sig_name=["ECG"], p_signal=np.zeros((500, 1)),
+        fmt=["16"], write_dir=str(folder),
+    )
+    (folder / "empty.hea").write_text("empty 1 360 0\nempty.dat 16 200 16 0 0 0 0 ECG\n")
+    (folder / "empty.dat").write_bytes(b"")
+    (folder / "nodat.hea").write_text("nodat 1 360 3600\nnodat.dat 16 200 16 0 0 0 0 ECG\n")
+    paths = {
+        "missing": folder / "does_not_exist",
+        "garbage_header": folder / "garbage",
+        "fs_out_of_range": folder / "slow",
+        "zero_length": folder / "empty",
+        "missing_signal_file": folder / "nodat",
+    }
+    return {kind: (path, _BAD_RECORD_REASONS[kind]) for kind, path in paths.items()}
