@@ -373,3 +373,28 @@ class TestRealRecords:
         t = t[~in_vf]
         theirs = compare_annotations(ref_scored, t, W + 1)
         assert (ours.qrs_tp, ours.qrs_fn, ours.qrs_fp) == (theirs.tp, theirs.fn, theirs.fp)
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+@pytest.mark.data
+def test_holter_bench_qrs_prints_a_gross_line(mitdb_dir, capsys):
+    from holter._cli import main
+
+    status = main(["bench", "qrs", "--records", "100,101", "--db", str(mitdb_dir)])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "dsp.detect_qrs" in out
+    gross = [line for line in out.splitlines() if line.startswith("Gross ")]
+    assert gross, out
+    assert gross[0].split()[1] == "3425"  # beats scored in 100 and 101 (from 5 min)
+
+
+def test_holter_bench_qrs_bad_record_is_a_one_line_error(tmp_path, capsys):
+    from holter._cli import main
+
+    status = main(["bench", "qrs", "--db", str(tmp_path / "nowhere")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("holter bench: error: database folder not found")

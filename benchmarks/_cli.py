@@ -1,0 +1,128 @@
+"""Accuracy and speed benchmarks.
+
+  holter bench qrs     EC57 beat-by-beat QRS statistics (bxb rules) on a PhysioNet
+                       database, per record and gross; with --peers, NeuroKit2 and
+                       wfdb XQRS on the same records, lead and process, with timings
+  holter bench memory  RSS of the streaming detector fed 24 h in 1-s chunks
+                       (exit status 1 when it is not flat)
+
+Results are written with --write to benchmarks/results/ (markdown + JSON, with
+the machine described).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from benchmarks._data import physionet_dir, require_physionet_dir
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``holter bench`` subcommands and their options."""
+    sub = parser.add_subparsers(dest="bench", metavar="BENCHMARK", required=True)
+    qrs = sub.add_parser("qrs", help="EC57 QRS statistics and speed, side by side with peers")
+    qrs.add_argument(
+        "--db",
+        type=Path,
+        help="database folder (default: mitdb in the PhysioNet folder, see HOLTER_PHYSIONET_DIR)",
+    )
+    qrs.add_argument(
+        "--records", help="comma-separated record names (default: every annotated record)"
+    )
+    qrs.add_argument(
+        "--leads",
+        choices=("1", "all"),
+        default="all",
+        help="run our detector on all leads and on lead 0 (all, default) or on lead 0 only (1)",
+    )
+    qrs.add_argument(
+        "--peers", action="store_true", help="also run NeuroKit2 and wfdb XQRS on lead 0"
+    )
+    qrs.add_argument(
+        "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
+    )
+    qrs.add_argument("--write", action="store_true", help="write qrs_<db>.md and .json")
+    qrs.add_argument(
+        "--no-cold-start", action="store_true", help="skip the cold-start subprocess timing"
+    )
+    mem = sub.add_parser("memory", help="RSS of the streaming detector fed 24 h in 1-s chunks")
+    mem.add_argument(
+        "--db", type=Path, help="MIT-BIH folder to loop (default: mitdb, else synthetic ECG)"
+    )
+    mem.add_argument("--hours", type=int, default=24, help="simulated hours (default 24)")
+    mem.add_argument(
+        "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
+    )
+    mem.add_argument("--write", action="store_true", help="write memory.md and .json")
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _command() -> str:
+    return "holter bench " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+
+
+def _run_qrs(args: argparse.Namespace) -> int:
+    from benchmarks import _report
+    from benchmarks._qrs_bench import measure_cold_start, run_qrs_bench
+
+    db = args.db if args.db is not None else require_physionet_dir("mitdb")
+    records = [r.strip() for r in args.records.split(",") if r.strip()] if args.records else None
+    result = run_qrs_bench(db, records, leads=args.leads, peers=args.peers, progress=_progress)
+    print(_report.format_qrs_text(result))
+    if not args.write:
+        return 0
+    cold = None
+    if not args.no_cold_start:
+        _progress("timing the cold start in fresh processes ...")
+        cold = measure_cold_start()
+        print(
+            f"cold start: import dsp {cold.import_s:.3f} s; first call {cold.first_call_no_cache_s:.3f} s "
+            f"without Numba cache, {cold.first_call_cached_s:.3f} s with it; "
+            f"second call {cold.second_call_s * 1000:.2f} ms"
+        )
+    machine = _report.machine_description()
+    stem = f"qrs_{result.db_name}"
+    paths = _report.write_report(
+        args.out or _report.RESULTS_DIR,
+        stem,
+        _report.qrs_result_markdown(result, cold, machine, _command()),
+        _report.qrs_result_json(result, cold, machine),
+    )
+    for p in paths:
+        _progress(f"wrote {p}")
+    return 0
+
+
+def _run_memory(args: argparse.Namespace) -> int:
+    from benchmarks import _report
+    from benchmarks._memory_bench import memory_json, memory_markdown, memory_text, run_memory_bench
+
+    db = args.db if args.db is not None else physionet_dir("mitdb")
+    if db is not None and not Path(db).is_dir():
+        raise FileNotFoundError(f"database folder not found: {db}")
+    result = run_memory_bench(db, hours=args.hours, progress=_progress)
+    print(memory_text(result))
+    if args.write:
+        machine = _report.machine_description()
+        paths = _report.write_report(
+            args.out or _report.RESULTS_DIR,
+            "memory",
+            memory_markdown(result, machine, _command()),
+            memory_json(result, machine),
+        )
+        for p in paths:
+            _progress(f"wrote {p}")
+    return 0 if result.flat else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen benchmark; returns the exit status."""
+    if args.bench == "qrs":
+        return _run_qrs(args)
+    return _run_memory(args)
