@@ -10,13 +10,22 @@ message saying where it looked and how to get the data, or fails when
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
-from benchmarks._data import DataNotFoundError, data_required, require_physionet_dir
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# tests/edge, tests/dsp, ... have no __init__.py, so on sys.path (pytest puts
+# tests/ there) they look like namespace packages named edge, dsp, ... The
+# editable install's import hook comes after sys.path, so under a bare `pytest`
+# (no cwd on sys.path) `import edge` would find tests/edge. A regular package
+# on sys.path wins over namespace portions: put the checkout there.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks._data import DataNotFoundError, data_required, require_physionet_dir  # noqa: E402
+
 #: The bundled MIT-BIH record 119 (record path without extension); no shared data needed.
 SAMPLE_RECORD = REPO_ROOT / "data" / "sample" / "119"
 
