@@ -20,7 +20,8 @@ import numpy as np
 import wfdb
 
 from edge._annotations import BEAT_SYMBOLS
-from edge._stream import RecordBeats, detect_record
+from edge._stream import RecordBeats, detect_record, stream_chunks
+from firmware_bridge import iter_wfdb_chunks, open_wfdb
 
 __all__ = ["SAMPLE_RECORD", "configure", "heart_rate_summary", "run"]
 
@@ -30,6 +31,8 @@ SAMPLE_RECORD = Path(__file__).resolve().parents[1] / "data" / "sample" / "119"
 RUNNING_BEATS = 10
 #: Seconds fed to the detector at a time (a live device's block).
 FEED_S = 1.0
+#: Seconds of the record analysed once before the timed run, to load the kernels.
+WARM_UP_S = 10.0
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -105,6 +108,16 @@ def _reference_beats(record_path: Path) -> int | None:
     return sum(symbol in BEAT_SYMBOLS for symbol in ann.symbol)
 
 
+def _warm_up(record_path: Path) -> float:
+    """Load (or compile, on the very first run) the detector's kernels on a
+    few seconds of the record; returns the seconds it took."""
+    t0 = time.perf_counter()
+    record = open_wfdb(record_path)
+    first = next(iter_wfdb_chunks(record.path, chunk_s=WARM_UP_S))
+    stream_chunks([first], record)
+    return time.perf_counter() - t0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``holter demo``; returns 0."""
     record_path: Path = args.record if args.record is not None else SAMPLE_RECORD
@@ -113,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
             f"the bundled sample record is not at {SAMPLE_RECORD} (install from a source "
             "checkout with 'pip install -e .', or pass --record PATH)"
         )
+    startup_s = _warm_up(record_path)
     t0 = time.perf_counter()
     beats = detect_record(record_path, feed_s=FEED_S)
     elapsed_s = time.perf_counter() - t0
@@ -151,8 +165,8 @@ def run(args: argparse.Namespace) -> int:
         f"  unusable      {unusable_pct:.1f} % of the time "
         f"({beats.unusable.shape[0]} stretch{'es' if beats.unusable.shape[0] != 1 else ''} "
         "with no usable lead)",
-        f"  analysed in   {elapsed_s:.2f} s ({info.duration_s / max(elapsed_s, 1e-9):,.0f}x real time, "
-        "including the detector's start-up)",
+        f"  analysed in   {elapsed_s:.2f} s ({info.duration_s / max(elapsed_s, 1e-9):,.0f}x real time), "
+        f"after {startup_s:.2f} s of start-up (compiled code is cached on disk)",
     ]
     print("\n".join(lines))
     sys.stdout.flush()
