@@ -56,6 +56,25 @@ bench: $(STAMP) ## QRS accuracy (EC57) and speed on MIT-BIH, side by side with p
 lint: $(STAMP) ## ruff check
 	$(VENV)/bin/ruff check .
 
+# Downloads one database (argv: name, folder) into "<folder>.partial" (kept, so
+# a rerun resumes) and moves the files into place only once it is complete.
+define DOWNLOAD_PY
+import pathlib, shutil, sys
+import wfdb
+db, dest = sys.argv[1], pathlib.Path(sys.argv[2])
+partial = dest.with_name(dest.name + ".partial")
+try:
+    wfdb.dl_database(db, dl_dir=str(partial))
+except Exception as exc:
+    reason = " ".join(str(exc).split())[:200]
+    sys.exit(f"error: could not download {db} from PhysioNet (is there internet access?): {type(exc).__name__}: {reason}")
+dest.mkdir(parents=True, exist_ok=True)
+for item in partial.iterdir():
+    shutil.move(str(item), str(dest / item.name))
+partial.rmdir()
+endef
+export DOWNLOAD_PY
+
 data: $(STAMP) ## download the PhysioNet databases into $HOLTER_PHYSIONET_DIR (needs internet)
 	@echo "PhysioNet databases -> $(PHYSIONET_DIR)"
 	@mkdir -p "$(PHYSIONET_DIR)"
@@ -64,8 +83,7 @@ data: $(STAMP) ## download the PhysioNet databases into $HOLTER_PHYSIONET_DIR (n
 	    echo "  $$db: already there, skipped (delete the folder to download it again)"; \
 	  else \
 	    echo "  $$db: downloading from PhysioNet ..."; \
-	    $(VPY) -c 'import sys, wfdb; wfdb.dl_database(sys.argv[1], dl_dir=sys.argv[2])' \
-	      "$$db" "$(PHYSIONET_DIR)/$$db" || exit 1; \
+	    $(VPY) -c "$$DOWNLOAD_PY" "$$db" "$(PHYSIONET_DIR)/$$db" || exit 1; \
 	  fi; \
 	done
 	@echo "Done. Tests and benchmarks find the data through HOLTER_PHYSIONET_DIR=$(PHYSIONET_DIR)"
