@@ -19,8 +19,12 @@ from dsp._filters import design_bandpass_sos, group_delay_samples
 MIN_FS_HZ = 100.0
 MAX_FS_HZ = 1000.0
 MAX_LEADS = 16
-#: largest block the kernels see at once; longer input is cut (bounds memory)
-_MAX_BLOCK = 1 << 16
+#: samples the kernels process per block (stage 1 then stage 2, through
+#: cache-sized rings)
+_BLOCK = 256
+#: largest piece of a feed() handed to the kernel at once (bounds the size of
+#: the output buffers)
+_MAX_CALL = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -150,67 +154,70 @@ class QrsDetector:
             return max(1, int(round(seconds * fs)))
 
         self._sos = design_bandpass_sos(cfg.band_low_hz, cfg.band_high_hz, fs)
-        bp_delay = int(round(group_delay_samples(self._sos, 12.0, fs)))
         mwi_len = samples(cfg.mwi_window_s)
         hold = samples(cfg.peak_hold_s)
-        ring = 1 << int(np.ceil(np.log2(samples(1.5))))
-        self._lead_params = np.array([mwi_len, samples(cfg.flat_s), samples(cfg.settle_s)], np.int64)
-        ip = np.zeros(K.N_DETECT_IPARAMS, np.int64)
+        loc_back = mwi_len + samples(0.05)
+        ip = np.zeros(K.N_IPARAMS, np.int64)
         ip[K.DP_HOLD] = hold
         ip[K.DP_REFRACTORY] = samples(cfg.refractory_s)
         ip[K.DP_TWAVE] = samples(cfg.twave_window_s)
         ip[K.DP_LEARN] = samples(cfg.learn_s)
         ip[K.DP_MWI_LEN] = mwi_len
-        ip[K.DP_BP_DELAY] = bp_delay
+        ip[K.DP_BP_DELAY] = int(round(group_delay_samples(self._sos, 12.0, fs)))
         # the integral peaks about half a window after R (plus the filter
-        # delays): search R from a window and a bit before, to the peak
-        ip[K.DP_LOC_BACK] = mwi_len + samples(0.05)
-        ip[K.DP_LOC_FWD] = 0
+        # delays): R is searched from a window and a bit before the peak
+        ip[K.DP_LOC_BACK] = loc_back
         ip[K.DP_RR_MAX] = samples(cfg.max_rr_s)
-        ip[K.DP_RING] = ring
         ip[K.DP_RESCUE] = samples(cfg.rescue_s)
-        ip[K.DP_NOISE_DELAY] = hold + ip[K.DP_LOC_BACK]
+        ip[K.DP_NOISE_DELAY] = hold + loc_back
+        ip[K.DP_FLAT_LEN] = samples(cfg.flat_s)
+        ip[K.DP_SETTLE_LEN] = samples(cfg.settle_s)
+        ip[K.DP_BLOCK] = _BLOCK
+        # the rings hold the longest look-back of the decision stage plus a block
+        history = 2 * hold + loc_back + ip[K.DP_NOISE_DELAY] + mwi_len + 4
+        ip[K.DP_RING] = 1 << int(np.ceil(np.log2(history + _BLOCK)))
         self._ip = ip
-        fp = np.zeros(K.N_DETECT_FPARAMS, np.float64)
+        fp = np.zeros(K.N_FPARAMS, np.float64)
         fp[K.DF_SEARCHBACK] = cfg.searchback_rr
         fp[K.DF_TWAVE_SLOPE] = cfg.twave_slope_ratio
         fp[K.DF_LEVEL_FLOOR] = cfg.level_floor
         fp[K.DF_RESCUE_DECAY] = 0.5 ** (1.0 / (cfg.rescue_halving_s * fs))
         fp[K.DF_NOISE_REF] = cfg.noise_ref
+        fp[K.DF_FS_SCALE] = fs / 8.0
         self._fp = fp
-        self._fs_scale = fs / 8.0
-        #: how far behind the input a decided beat can be, samples
-        self.latency_samples = int(hold + ip[K.DP_LOC_BACK]
-                                   + cfg.searchback_rr * ip[K.DP_RR_MAX])
+        #: how far behind the input a decided beat can lag, samples (a
+        #: search-back decision comes latest)
+        self.latency_samples = int(hold + cfg.searchback_rr * ip[K.DP_RR_MAX])
         self._finished = False
-        self._reset_state()
+        self._n_total = 0
+        self._state = self._new_state()
 
-    # -- state ---------------------------------------------------------------
-    def _reset_state(self) -> None:
+    def _new_state(self) -> tuple:
+        """Fresh detector state: the tuple the kernels update in place."""
         nl = self.n_leads
-        n_sec = self._sos.shape[0]
-        mwi_len = int(self._lead_params[K.LP_MWI_LEN])
         ring = int(self._ip[K.DP_RING])
-        self._zi = np.zeros((nl, n_sec, 2))
-        self._lf = np.zeros((nl, K.N_LEAD_FSTATE))
-        self._li = np.zeros((nl, K.N_LEAD_ISTATE), np.int64)
-        self._sq_ring = np.zeros((nl, mwi_len))
-        self._ds = np.zeros(K.N_DETECT_FSTATE)
-        self._ds[K.DS_RR_MEAN] = self.fs_hz  # 60 bpm until beats say otherwise
-        self._di = np.zeros(K.N_DETECT_ISTATE, np.int64)
-        for idx in (K.DI_LAST_QRS, K.DI_LAST_R, K.DI_SB_POS, K.DI_SB_R, K.DI_BAD_START):
-            self._di[idx] = -1
-        self._rr = np.zeros(K.N_RR)
-        self._lead_state = np.zeros((nl, K.N_LEAD_DSTATE))
-        self._bp_ring = np.zeros((nl, ring))
-        self._mwi_ring = np.zeros((nl, ring))
-        self._f_ring = np.zeros(ring)
-        self._s_ring = np.zeros(ring)
+        ds = np.zeros(K.N_DS)
+        ds[K.DS_RR_MEAN] = self.fs_hz  # 60 bpm until beats say otherwise
+        di = np.zeros(K.N_DI, np.int64)
+        di[[K.DI_LAST_QRS, K.DI_LAST_R, K.DI_SB_POS, K.DI_SB_R, K.DI_BAD_START]] = -1
+        return (
+            ds,
+            di,
+            np.zeros(K.N_RR),  # rr
+            np.zeros((nl, K.N_LF)),  # lead_f
+            np.zeros((nl, K.N_LI), np.int64),  # lead_i
+            np.zeros((nl, self._sos.shape[0], 2)),  # zi
+            np.zeros((nl, int(self._ip[K.DP_MWI_LEN]))),  # sq_ring
+            np.zeros((K.N_RINGS, nl, ring)),  # frings
+            np.zeros((nl, ring), np.uint8),  # bad_ring
+            np.zeros(ring),  # f_ring
+            np.zeros(ring),  # s_ring
+        )
 
     @property
     def samples_seen(self) -> int:
         """Number of samples fed so far."""
-        return int(self._di[K.DI_N]) if not self._finished else self._n_total
+        return self._n_total if self._finished else int(self._state[1][K.DI_N])
 
     # -- feeding -------------------------------------------------------------
     def feed(self, block) -> QrsUpdate:
@@ -231,58 +238,38 @@ class QrsDetector:
         x = _as_2d(block, self.n_leads)
         peaks: list[np.ndarray] = []
         bad: list[np.ndarray] = []
-        for start in range(0, x.shape[1], _MAX_BLOCK):
-            p, b = self._run(x[:, start:start + _MAX_BLOCK])
-            peaks.append(p)
-            bad.append(b)
+        for start in range(0, x.shape[1], _MAX_CALL):
+            part = x[:, start:start + _MAX_CALL]
+            n = part.shape[1]
+            out_r = np.empty(n // int(self._ip[K.DP_REFRACTORY]) + 4, np.int64)
+            out_bad = np.empty(2 * (n // int(self._ip[K.DP_SETTLE_LEN]) + 2), np.int64)
+            n_r, n_bad = K.process(np.ascontiguousarray(part), self._sos, self._ip, self._fp,
+                                   self._state, out_r, out_bad)
+            peaks.append(out_r[:n_r])
+            bad.append(out_bad[: 2 * n_bad])
         return _update(peaks, bad)
 
     def finish(self) -> QrsUpdate:
         """Decide what is still pending at the end of the record.
 
-        The detector cannot be fed after this.
+        The detector cannot be fed after this; a second call returns nothing.
         """
         if self._finished:
             return _update([], [])
-        n_total = int(self._di[K.DI_N])
-        out_bad = np.zeros(2, np.int64)
-        n_bad = K.close_unusable(self._di, out_bad)
-        # run the decision stage over quiet padding so the last peaks are judged
-        pad = int(self._ip[K.DP_HOLD]) + 1
-        nl = self.n_leads
-        zeros = np.zeros((nl, pad))
-        p, _ = self._detect(zeros, zeros, zeros, np.zeros((nl, pad), np.uint8))
+        self._n_total = int(self._state[1][K.DI_N])
+        out_r = np.empty(8, np.int64)
+        out_bad = np.empty(2, np.int64)
+        n_r, n_bad = K.finish(self._ip, self._fp, self._state, out_r, out_bad)
         self._finished = True
-        self._n_total = n_total
-        return _update([p[p < n_total]], [out_bad[: 2 * n_bad].reshape(-1, 2)])
-
-    def _run(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        nl, n = x.shape
-        bp = np.empty((nl, n))
-        mwi = np.empty((nl, n))
-        slope = np.empty((nl, n))
-        bad = np.empty((nl, n), np.uint8)
-        for lead in range(nl):
-            K.lead_features(x[lead], self._sos, self._zi[lead], self._lf[lead], self._li[lead],
-                            self._sq_ring[lead], self._lead_params, self._fs_scale,
-                            bp[lead], mwi[lead], slope[lead], bad[lead])
-        return self._detect(bp, mwi, slope, bad)
-
-    def _detect(self, bp, mwi, slope, bad) -> tuple[np.ndarray, np.ndarray]:
-        n = bp.shape[1]
-        out_r = np.empty(n // int(self._ip[K.DP_REFRACTORY]) + 4, np.int64)
-        out_bad = np.empty(2 * (n + 1), np.int64)
-        n_r, n_bad = K.detect_step(bp, mwi, slope, bad, self._ip, self._fp, self._ds, self._di,
-                                   self._rr, self._lead_state, self._bp_ring,
-                                   self._mwi_ring, self._f_ring, self._s_ring, out_r, out_bad)
-        return out_r[:n_r].copy(), out_bad[: 2 * n_bad].reshape(-1, 2).copy()
+        return _update([out_r[:n_r]], [out_bad[: 2 * n_bad]])
 
 
 def _update(peaks: list[np.ndarray], bad: list[np.ndarray]) -> QrsUpdate:
     r = np.concatenate(peaks) if peaks else np.empty(0, np.int64)
-    u = np.concatenate(bad) if bad else np.empty((0, 2), np.int64)
-    r = np.maximum(r.astype(np.int64, copy=False), 0)
-    return QrsUpdate(r_peaks=r, unusable=u.astype(np.int64, copy=False).reshape(-1, 2))
+    u = np.concatenate(bad) if bad else np.empty(0, np.int64)
+    # an R located in the first few samples can fall before sample 0
+    r = np.maximum(r, 0)
+    return QrsUpdate(r_peaks=r, unusable=u.reshape(-1, 2))
 
 
 def analyze_qrs(signal, fs_hz: float, config: QrsConfig | None = None) -> QrsResult:

@@ -1,194 +1,76 @@
 """Numba kernels of the streaming QRS detector.
 
-Two stages, each a pure function of contiguous arrays plus a small state that
-carries from one chunk to the next (so a record fed whole or in pieces gives
-bit-identical beats):
+:func:`process` runs the detector over a chunk of any length. Inside, it
+works in blocks of ``DP_BLOCK`` samples through short rings that stay in the
+CPU cache, in two stages:
 
-1. :func:`lead_features` runs per lead over a chunk: band-pass (second-order
-   sections), five-point derivative, squaring and a moving-window integral
-   (Pan & Tompkins 1985), and flags the samples where the lead is unusable
-   (lead-off/NaN, flat or clipped at a rail, and a settling time after it).
-2. :func:`detect_step` fuses the leads and decides, sample by sample: each
-   lead's integral is normalised by that lead's own running QRS level, the
-   usable leads are averaged (weighted by their noise quality), and peaks of
-   the fused feature are judged against adaptive signal / noise levels, with
-   a refractory period, T-wave discrimination by slope, and search-back for
-   missed beats. The R peak is then located on the band-passed lead that
-   shows the beat best.
+1. per lead (:func:`_lead_block`): band-pass (second-order sections),
+   five-point derivative, squaring and a moving-window integral (Pan &
+   Tompkins 1985), and a flag for samples where the lead is unusable
+   (lead-off/NaN, flat or clipped at a rail, and a settling time after);
+2. fused decision (:func:`_detect_block`): each lead's integral is divided
+   by that lead's own running QRS level, the usable leads are averaged with
+   weights that fall with their inter-beat noise, and peaks of the fused
+   feature are judged against adaptive signal / noise levels, with a
+   refractory period, T-wave discrimination by slope, search-back for missed
+   beats, and a rescue that relaxes the levels after a long silence. The R
+   peak is located on the band-passed lead that shows the beat best.
 
-The wrapper in :mod:`dsp._qrs` validates input, converts seconds to samples
-and owns the defaults; nothing here knows seconds or hertz except through the
-integer parameters it is given. State layouts are the index constants below.
+All state lives in the arrays of the ``state`` tuple (see
+:func:`dsp._qrs.QrsDetector._new_state`) and carries from one call to the
+next, so a record fed whole or in pieces gives bit-identical beats. The
+kernels know nothing of seconds or hertz: the wrapper in :mod:`dsp._qrs`
+converts every setting to samples (``ip``) or plain numbers (``fp``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from dsp._filters import sos_step
 from dsp._numba_config import njit
 
 # ---------------------------------------------------------------------------
-# Stage 1: per-lead features
+# parameters
 # ---------------------------------------------------------------------------
-# integer parameters of stage 1 (LP_*)
-LP_MWI_LEN = 0  # moving-window integral length, samples
-LP_FLAT_LEN = 1  # constant run that marks a lead flat / clipped, samples
-LP_SETTLE_LEN = 2  # samples a lead stays unusable after it recovers
-N_LEAD_PARAMS = 3
-
-# float state of one lead (LF_*)
-LF_LAST_X = 0  # last finite input, mV (held through NaN)
-LF_MWI_SUM = 1  # running sum of squared derivative over the window
-LF_Y1 = 2  # band-passed history y[n-1] .. y[n-4]
-LF_Y2 = 3
-LF_Y3 = 4
-LF_Y4 = 5
-LF_STARTED = 6  # 0 until the first finite sample has been seen
-N_LEAD_FSTATE = 7
-
-# integer state of one lead (LI_*)
-LI_NAN_RUN = 0
-LI_FLAT_RUN = 1
-LI_SETTLE = 2
-LI_RING_POS = 3  # write position in the squared-derivative ring
-N_LEAD_ISTATE = 4
-
-
-@njit
-def lead_features(x, sos, zi, fstate, istate, sq_ring, params, fs_scale,
-                  bp_out, mwi_out, slope_out, bad_out):
-    """Stage 1 for one lead over one chunk.
-
-    Parameters
-    ----------
-    x : float64[n]
-        Samples in mV; NaN or inf marks lead-off.
-    sos, zi : float64[s, 6], float64[s, 2]
-        Band-pass sections and their carried state.
-    fstate, istate : float64[N_LEAD_FSTATE], int64[N_LEAD_ISTATE]
-        Carried state (see the LF_* and LI_* indices).
-    sq_ring : float64[mwi_len]
-        Carried window of squared derivative values.
-    params : int64[N_LEAD_PARAMS]
-    fs_scale : float
-        ``fs_hz / 8``, the five-point derivative's scale to mV/s.
-    bp_out, mwi_out, slope_out : float64[n]
-        Band-passed signal (mV), moving-window integral ((mV/s)^2) and
-        absolute derivative (mV/s).
-    bad_out : uint8[n]
-        1 where the lead is unusable.
-    """
-    mwi_len = params[LP_MWI_LEN]
-    flat_len = params[LP_FLAT_LEN]
-    settle_len = params[LP_SETTLE_LEN]
-    inv_len = 1.0 / mwi_len
-    last_x = fstate[LF_LAST_X]
-    mwi_sum = fstate[LF_MWI_SUM]
-    y1 = fstate[LF_Y1]
-    y2 = fstate[LF_Y2]
-    y3 = fstate[LF_Y3]
-    y4 = fstate[LF_Y4]
-    started = fstate[LF_STARTED]
-    nan_run = istate[LI_NAN_RUN]
-    flat_run = istate[LI_FLAT_RUN]
-    settle = istate[LI_SETTLE]
-    pos = istate[LI_RING_POS]
-    for i in range(x.shape[0]):
-        v = x[i]
-        if not np.isfinite(v):
-            nan_run += 1
-            v = last_x
-        else:
-            nan_run = 0
-            if started == 0.0:
-                # start the filter at the first value so the step from 0 to
-                # the DC level does not ring like a beat
-                started = 1.0
-                last_x = v
-                for s in range(zi.shape[0]):
-                    zi[s, 0] = 0.0
-                    zi[s, 1] = 0.0
-            if v == last_x:
-                flat_run += 1
-            else:
-                flat_run = 0
-            last_x = v
-        y = sos_step(sos, zi, v - 0.0)
-        d = (2.0 * y + y1 - y3 - 2.0 * y4) * fs_scale
-        y4 = y3
-        y3 = y2
-        y2 = y1
-        y1 = y
-        sq = d * d
-        mwi_sum += sq - sq_ring[pos]
-        sq_ring[pos] = sq
-        pos += 1
-        if pos == mwi_len:
-            pos = 0
-        m = mwi_sum * inv_len
-        if m < 0.0:  # rounding of the running sum
-            m = 0.0
-        bp_out[i] = y
-        mwi_out[i] = m
-        slope_out[i] = abs(d)
-        if nan_run > 0 or flat_run >= flat_len or started == 0.0:
-            settle = settle_len
-            bad_out[i] = 1
-        elif settle > 0:
-            settle -= 1
-            bad_out[i] = 1
-        else:
-            bad_out[i] = 0
-    fstate[LF_LAST_X] = last_x
-    fstate[LF_MWI_SUM] = mwi_sum
-    fstate[LF_Y1] = y1
-    fstate[LF_Y2] = y2
-    fstate[LF_Y3] = y3
-    fstate[LF_Y4] = y4
-    fstate[LF_STARTED] = started
-    istate[LI_NAN_RUN] = nan_run
-    istate[LI_FLAT_RUN] = flat_run
-    istate[LI_SETTLE] = settle
-    istate[LI_RING_POS] = pos
-
-
-# ---------------------------------------------------------------------------
-# Stage 2: fusion and decision
-# ---------------------------------------------------------------------------
-# integer parameters (DP_*), all in samples
+# integer parameters (DP_*), samples unless said otherwise
 DP_HOLD = 0  # a peak of the fused feature is the maximum over +- hold
 DP_REFRACTORY = 1  # no second QRS closer than this
 DP_TWAVE = 2  # candidates closer than this to the last QRS get the slope test
 DP_LEARN = 3  # learning period before the first decision
-DP_MWI_LEN = 4
+DP_MWI_LEN = 4  # moving-window integral length
 DP_BP_DELAY = 5  # band-pass group delay, subtracted when locating R
-DP_LOC_BACK = 6  # R is searched in [peak - loc_back, peak - loc_fwd] (feature time)
-DP_LOC_FWD = 7
-DP_RR_MAX = 8  # longest RR used for the search-back interval
-DP_RING = 9  # ring length (power of two)
-DP_RESCUE = 10  # after this long without a beat the levels start to relax
-DP_NOISE_DELAY = 11  # a lead's inter-beat noise is read this far behind the input
-N_DETECT_IPARAMS = 12
+DP_LOC_BACK = 6  # R is searched in [peak - loc_back, peak] (feature time)
+DP_RR_MAX = 7  # longest RR used for the search-back interval
+DP_RING = 8  # ring length (power of two)
+DP_RESCUE = 9  # after this long without a beat the levels start to relax
+DP_NOISE_DELAY = 10  # a lead's inter-beat noise is read this far behind the input
+DP_FLAT_LEN = 11  # constant run that marks a lead flat / clipped
+DP_SETTLE_LEN = 12  # a lead stays unusable this long after it recovers
+DP_BLOCK = 13  # samples per block (history + block <= ring)
+N_IPARAMS = 14
 
 # float parameters (DF_*)
 DF_SEARCHBACK = 0  # search back after this many mean RR without a beat
-DF_TWAVE_SLOPE = 1  # a candidate near the last QRS with less slope than this fraction is a T wave
-DF_LEVEL_FLOOR = 2  # lowest QRS level a lead's integral is normalised by, (mV/s)^2
+DF_TWAVE_SLOPE = 1  # near the last QRS, less slope than this fraction means T wave
+DF_LEVEL_FLOOR = 2  # lowest QRS level a lead's integral is divided by, (mV/s)^2
 DF_RESCUE_DECAY = 3  # per-sample factor by which levels relax during a rescue
 DF_NOISE_REF = 4  # normalised inter-beat noise at which a lead's weight halves
-N_DETECT_FPARAMS = 5
+DF_FS_SCALE = 5  # fs_hz / 8: scales the five-point derivative to mV/s
+N_FPARAMS = 6
 
-# float state (DS_*)
+# ---------------------------------------------------------------------------
+# state
+# ---------------------------------------------------------------------------
+# scalar float state (DS_*)
 DS_SPK = 0  # running signal-peak level of the fused feature
 DS_NPK = 1  # running noise-peak level
 DS_LAST_SLOPE = 2  # slope of the last QRS
 DS_RR_MEAN = 3  # mean of the last RR intervals, samples
 DS_SB_VAL = 4  # best noise peak since the last QRS (search-back candidate)
 DS_SB_SLOPE = 5
-N_DETECT_FSTATE = 6
+N_DS = 6
 
-# integer state (DI_*)
+# scalar integer state (DI_*)
 DI_N = 0  # absolute index of the next sample
 DI_LAST_QRS = 1  # feature-time index of the last QRS peak (-1: none)
 DI_LAST_R = 2  # R index of the last beat emitted (-1: none)
@@ -199,40 +81,188 @@ DI_RR_POS = 6
 DI_BAD_START = 7  # start of the current unusable stretch (-1: usable)
 DI_LEARNED = 8
 DI_QUIET_SINCE = 9  # feature-time index since which no beat was found
-N_DETECT_ISTATE = 10
+N_DI = 10
 
-# per-lead float state (LS_*) of stage 2
-LS_LEVEL = 0  # running QRS peak of the lead's integral, (mV/s)^2
-LS_WEIGHT = 1  # the lead's weight in the fused feature for the current sample
-LS_NOISE = 2  # running inter-beat peak of the normalised integral
-LS_IB_MAX = 3  # inter-beat peak since the last beat
-N_LEAD_DSTATE = 4
+# per-lead float state (LF_*)
+LF_LAST_X = 0  # last finite input, mV (held through NaN)
+LF_MWI_SUM = 1  # running sum of squared derivative over the window
+LF_Y1 = 2  # band-passed history y[n-1] .. y[n-4]
+LF_Y2 = 3
+LF_Y3 = 4
+LF_Y4 = 5
+LF_LEVEL = 6  # running QRS peak of the lead's integral, (mV/s)^2
+LF_W = 7  # weight from the lead's noise (used while the lead is usable)
+LF_GAIN = 8  # LF_W / LF_LEVEL: the lead's factor in the fused feature
+LF_SGAIN = 9  # LF_W / sqrt(LF_LEVEL): its factor in the fused slope
+LF_NOISE = 10  # running inter-beat peak of the normalised integral
+LF_IB_MAX = 11  # inter-beat peak since the last beat
+LF_WEIGHT = 12  # the lead's weight for the current sample (0 when unusable)
+LF_INV_LEVEL = 13  # 1 / LF_LEVEL
+LF_X0 = 14  # first finite sample: the filter input is taken relative to it
+N_LF = 15
+
+# per-lead integer state (LI_*)
+LI_STARTED = 0  # 0 until the first finite sample has been seen
+LI_NAN_RUN = 1
+LI_FLAT_RUN = 2
+LI_SETTLE = 3
+LI_SQ_POS = 4  # write position in the squared-derivative window
+N_LI = 5
+
+# rows of the per-lead float rings
+RING_BP = 0  # band-passed signal, mV
+RING_MWI = 1  # moving-window integral, (mV/s)^2
+RING_SLOPE = 2  # absolute derivative, mV/s
+N_RINGS = 3
 
 N_RR = 8  # RR intervals in the running mean
 
 
+# ---------------------------------------------------------------------------
+# stage 1
+# ---------------------------------------------------------------------------
 @njit
-def _locate_r(p, bp_ring, mwi_ring, lead_state, ip, mask):
+def _lead_block(x, i0, t0, n, lead, sos, ip, fp, lead_f, lead_i, zi, sq_ring,
+                frings, bad_ring):
+    """Stage 1 for one lead, samples ``x[lead, i0:i0+n]`` = absolute ``t0..``."""
+    mask = ip[DP_RING] - 1
+    mwi_len = ip[DP_MWI_LEN]
+    flat_len = ip[DP_FLAT_LEN]
+    settle_len = ip[DP_SETTLE_LEN]
+    fs_scale = fp[DF_FS_SCALE]
+    inv_len = 1.0 / mwi_len
+    # the band-pass is designed as exactly two second-order sections
+    b00 = sos[0, 0]
+    b01 = sos[0, 1]
+    b02 = sos[0, 2]
+    a01 = sos[0, 4]
+    a02 = sos[0, 5]
+    b10 = sos[1, 0]
+    b11 = sos[1, 1]
+    b12 = sos[1, 2]
+    a11 = sos[1, 4]
+    a12 = sos[1, 5]
+    z00 = zi[lead, 0, 0]
+    z01 = zi[lead, 0, 1]
+    z10 = zi[lead, 1, 0]
+    z11 = zi[lead, 1, 1]
+    sq = sq_ring[lead]
+    last_x = lead_f[lead, LF_LAST_X]
+    x0 = lead_f[lead, LF_X0]
+    mwi_sum = lead_f[lead, LF_MWI_SUM]
+    y1 = lead_f[lead, LF_Y1]
+    y2 = lead_f[lead, LF_Y2]
+    y3 = lead_f[lead, LF_Y3]
+    y4 = lead_f[lead, LF_Y4]
+    started = lead_i[lead, LI_STARTED]
+    nan_run = lead_i[lead, LI_NAN_RUN]
+    flat_run = lead_i[lead, LI_FLAT_RUN]
+    settle = lead_i[lead, LI_SETTLE]
+    pos = lead_i[lead, LI_SQ_POS]
+    for j in range(n):
+        v = x[lead, i0 + j]
+        if not np.isfinite(v):
+            nan_run += 1
+            v = last_x
+        else:
+            nan_run = 0
+            if started == 0:
+                # the filter input is taken relative to the first value, so
+                # the step from 0 to the DC level does not ring like a beat
+                started = 1
+                last_x = v
+                x0 = v
+            if v == last_x:
+                flat_run += 1
+            else:
+                flat_run = 0
+            last_x = v
+        # band-pass: two second-order sections, transposed direct form II
+        u = v - x0
+        y = b00 * u + z00
+        z00 = b01 * u - a01 * y + z01
+        z01 = b02 * u - a02 * y
+        u = y
+        y = b10 * u + z10
+        z10 = b11 * u - a11 * y + z11
+        z11 = b12 * u - a12 * y
+        d = (2.0 * y + y1 - y3 - 2.0 * y4) * fs_scale
+        y4 = y3
+        y3 = y2
+        y2 = y1
+        y1 = y
+        d2 = d * d
+        mwi_sum += d2 - sq[pos]
+        sq[pos] = d2
+        pos += 1
+        if pos == mwi_len:
+            pos = 0
+        m = mwi_sum * inv_len
+        if m < 0.0:  # rounding of the running sum
+            m = 0.0
+        k = (t0 + j) & mask
+        frings[RING_BP, lead, k] = y
+        frings[RING_MWI, lead, k] = m
+        frings[RING_SLOPE, lead, k] = abs(d)
+        if nan_run > 0 or flat_run >= flat_len or started == 0:
+            settle = settle_len
+            bad_ring[lead, k] = 1
+        elif settle > 0:
+            settle -= 1
+            bad_ring[lead, k] = 1
+        else:
+            bad_ring[lead, k] = 0
+    zi[lead, 0, 0] = z00
+    zi[lead, 0, 1] = z01
+    zi[lead, 1, 0] = z10
+    zi[lead, 1, 1] = z11
+    lead_f[lead, LF_LAST_X] = last_x
+    lead_f[lead, LF_X0] = x0
+    lead_f[lead, LF_MWI_SUM] = mwi_sum
+    lead_f[lead, LF_Y1] = y1
+    lead_f[lead, LF_Y2] = y2
+    lead_f[lead, LF_Y3] = y3
+    lead_f[lead, LF_Y4] = y4
+    lead_i[lead, LI_STARTED] = started
+    lead_i[lead, LI_NAN_RUN] = nan_run
+    lead_i[lead, LI_FLAT_RUN] = flat_run
+    lead_i[lead, LI_SETTLE] = settle
+    lead_i[lead, LI_SQ_POS] = pos
+
+
+# ---------------------------------------------------------------------------
+# stage 2 helpers
+# ---------------------------------------------------------------------------
+@njit
+def _set_level(lf, level, floor):
+    """Set a lead's QRS level (not below ``floor``) and its derived gains."""
+    if level < floor:
+        level = floor
+    lf[LF_LEVEL] = level
+    lf[LF_INV_LEVEL] = 1.0 / level
+    lf[LF_GAIN] = lf[LF_W] / level
+    lf[LF_SGAIN] = lf[LF_W] / np.sqrt(level)
+
+
+@njit
+def _locate_r(p, frings, lead_f, ip, mask):
     """R index for a fused-feature peak at ``p``: on the lead that shows the
     beat best (largest weighted normalised integral), the largest absolute
-    band-passed value before the peak, minus the band-pass delay."""
-    n_leads = bp_ring.shape[0]
-    lo = p - ip[DP_LOC_BACK]
-    hi = p - ip[DP_LOC_FWD]
+    band-passed value in the window before the peak, minus the band-pass
+    delay."""
     best_lead = 0
     best_score = -1.0
-    for lead in range(n_leads):
-        w = lead_state[lead, LS_WEIGHT]
-        if w <= 0.0:
+    for lead in range(lead_f.shape[0]):
+        if lead_f[lead, LF_WEIGHT] <= 0.0:
             continue
-        score = w * mwi_ring[lead, p & mask] / lead_state[lead, LS_LEVEL]
+        score = lead_f[lead, LF_GAIN] * frings[RING_MWI, lead, p & mask]
         if score > best_score:
             best_score = score
             best_lead = lead
     best = -1.0
-    best_k = hi
-    for k in range(lo, hi + 1):
-        val = abs(bp_ring[best_lead, k & mask])
+    best_k = p
+    for k in range(p - ip[DP_LOC_BACK], p + 1):
+        val = abs(frings[RING_BP, best_lead, k & mask])
         if val > best:
             best = val
             best_k = k
@@ -240,189 +270,164 @@ def _locate_r(p, bp_ring, mwi_ring, lead_state, ip, mask):
 
 
 @njit
-def _accept(p, r, slope, value, fs, ist, rr, lead_state, out_r, n_out, spk_gain):
-    """Record a QRS at feature index ``p`` with R index ``r``; returns n_out."""
-    # an artifact far above the running level must not lift it for good
-    if value > 2.0 * fs[DS_SPK]:
-        value = 2.0 * fs[DS_SPK]
-    fs[DS_SPK] = spk_gain * value + (1.0 - spk_gain) * fs[DS_SPK]
-    fs[DS_LAST_SLOPE] = slope
-    last_r = ist[DI_LAST_R]
-    if last_r >= 0 and r > last_r:
-        rr[ist[DI_RR_POS]] = r - last_r
-        ist[DI_RR_POS] = (ist[DI_RR_POS] + 1) % N_RR
-        if ist[DI_RR_COUNT] < N_RR:
-            ist[DI_RR_COUNT] += 1
-        total = 0.0
-        for k in range(ist[DI_RR_COUNT]):
-            total += rr[k]
-        fs[DS_RR_MEAN] = total / ist[DI_RR_COUNT]
-    if r > last_r:
-        out_r[n_out] = r
-        n_out += 1
-        ist[DI_LAST_R] = r
-    ist[DI_LAST_QRS] = p
-    ist[DI_QUIET_SINCE] = p
-    ist[DI_SB_POS] = -1
-    fs[DS_SB_VAL] = 0.0
-    for lead in range(lead_state.shape[0]):
-        # each lead's noise: the running mean of its inter-beat peaks
-        ib = lead_state[lead, LS_IB_MAX]
-        if ib > 4.0:
-            ib = 4.0
-        lead_state[lead, LS_NOISE] = 0.875 * lead_state[lead, LS_NOISE] + 0.125 * ib
-        lead_state[lead, LS_IB_MAX] = 0.0
-    return n_out
-
-
-@njit
-def _update_levels(p, mwi_ring, lead_state, floor, hold, mask):
+def _update_levels(p, frings, lead_f, floor, hold, mask):
     """Move each usable lead's QRS level towards its integral peak at ``p``."""
-    for lead in range(mwi_ring.shape[0]):
-        if lead_state[lead, LS_WEIGHT] <= 0.0:
+    for lead in range(lead_f.shape[0]):
+        lf = lead_f[lead]
+        if lf[LF_WEIGHT] <= 0.0:
             continue
-        level = lead_state[lead, LS_LEVEL]
+        level = lf[LF_LEVEL]
         peak = 0.0
         for k in range(p - hold, p + hold + 1):
-            val = mwi_ring[lead, k & mask]
+            val = frings[RING_MWI, lead, k & mask]
             if val > peak:
                 peak = val
         if peak > 3.0 * level:
             peak = 3.0 * level
-        level = 0.875 * level + 0.125 * peak
-        lead_state[lead, LS_LEVEL] = level if level > floor else floor
+        _set_level(lf, 0.875 * level + 0.125 * peak, floor)
 
 
 @njit
-def detect_step(bp, mwi, slope, bad, ip, fp, fs, ist, rr, lead_state,
-                bp_ring, mwi_ring, f_ring, s_ring, out_r, out_bad):
-    """Stage 2 over one chunk of per-lead features.
+def _accept(p, r, slope, value, spk_gain, fp, ds, di, rr, lead_f, out_r, n_out):
+    """Record a QRS at feature index ``p`` with R index ``r``; returns n_out."""
+    # an artifact far above the running level must not lift it for good
+    if value > 2.0 * ds[DS_SPK]:
+        value = 2.0 * ds[DS_SPK]
+    ds[DS_SPK] = spk_gain * value + (1.0 - spk_gain) * ds[DS_SPK]
+    ds[DS_LAST_SLOPE] = slope
+    last_r = di[DI_LAST_R]
+    if last_r >= 0 and r > last_r:
+        rr[di[DI_RR_POS]] = r - last_r
+        di[DI_RR_POS] = (di[DI_RR_POS] + 1) % N_RR
+        if di[DI_RR_COUNT] < N_RR:
+            di[DI_RR_COUNT] += 1
+        total = 0.0
+        for k in range(di[DI_RR_COUNT]):
+            total += rr[k]
+        ds[DS_RR_MEAN] = total / di[DI_RR_COUNT]
+    if r > last_r:
+        out_r[n_out] = r
+        n_out += 1
+        di[DI_LAST_R] = r
+    di[DI_LAST_QRS] = p
+    di[DI_QUIET_SINCE] = p
+    di[DI_SB_POS] = -1
+    ds[DS_SB_VAL] = 0.0
+    noise_ref = fp[DF_NOISE_REF]
+    for lead in range(lead_f.shape[0]):
+        # each lead's noise: the running mean of its inter-beat peaks, and
+        # its weight, which halves when the noise reaches noise_ref
+        lf = lead_f[lead]
+        ib = lf[LF_IB_MAX]
+        if ib > 4.0:
+            ib = 4.0
+        noise = 0.875 * lf[LF_NOISE] + 0.125 * ib
+        lf[LF_NOISE] = noise
+        lf[LF_IB_MAX] = 0.0
+        nz = noise / noise_ref
+        lf[LF_W] = 1.0 / (1.0 + nz * nz)
+        _set_level(lf, lf[LF_LEVEL], 0.0)
+    return n_out
 
-    Parameters
-    ----------
-    bp, mwi, slope : float64[n_leads, n]
-        Stage 1 outputs for the chunk.
-    bad : uint8[n_leads, n]
-        Stage 1 unusable flags.
-    ip, fp : int64[N_DETECT_IPARAMS], float64[N_DETECT_FPARAMS]
-        Parameters (DP_*, DF_* indices).
-    fs, ist : float64[N_DETECT_FSTATE], int64[N_DETECT_ISTATE]
-        Carried scalar state (DS_*, DI_* indices).
-    rr : float64[N_RR]
-        Carried ring of recent RR intervals, samples.
-    lead_state : float64[n_leads, N_LEAD_DSTATE]
-        Carried per-lead state (LS_* indices).
-    bp_ring, mwi_ring : float64[n_leads, ring]
-        Carried history of the per-lead features.
-    f_ring, s_ring : float64[ring]
-        Carried history of the fused feature and fused slope.
-    out_r : int64[>= n // refractory + 4]
-        R indices emitted in this call.
-    out_bad : int64[>= 2 * (n + 1)]
-        Starts and ends ([start, end) pairs, flattened) of unusable stretches
-        closed in this call.
 
-    Returns
-    -------
-    (n_r, n_bad) : counts written to ``out_r`` and ``out_bad`` (pairs).
-    """
-    n_leads = bp.shape[0]
-    n = bp.shape[1]
+# ---------------------------------------------------------------------------
+# stage 2
+# ---------------------------------------------------------------------------
+@njit
+def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, f_ring, s_ring,
+                  out_r, n_out, out_bad, n_bad):
+    """Stage 2 over absolute samples ``t0 .. t0+n-1`` (features in the rings)."""
+    n_leads = lead_f.shape[0]
     mask = ip[DP_RING] - 1
     hold = ip[DP_HOLD]
     refractory = ip[DP_REFRACTORY]
     learn = ip[DP_LEARN]
     noise_delay = ip[DP_NOISE_DELAY]
     floor = fp[DF_LEVEL_FLOOR]
-    noise_ref = fp[DF_NOISE_REF]
-    n_out = 0
-    n_bad = 0
-    for i in range(n):
-        t = ist[DI_N]
-        learned = ist[DI_LEARNED] != 0
+    for t in range(t0, t0 + n):
+        k = t & mask
+        learned = di[DI_LEARNED] != 0
         # ---- fuse the leads --------------------------------------------
         wsum = 0.0
         fused = 0.0
         fslope = 0.0
         q = t - noise_delay  # inter-beat noise tap, behind any pending beat
-        in_gap = ist[DI_LAST_QRS] >= 0 and q > ist[DI_LAST_QRS] + noise_delay
+        in_gap = di[DI_LAST_QRS] >= 0 and q > di[DI_LAST_QRS] + noise_delay
         for lead in range(n_leads):
-            bp_ring[lead, t & mask] = bp[lead, i]
-            mwi_ring[lead, t & mask] = mwi[lead, i]
-            level = lead_state[lead, LS_LEVEL]
-            if bad[lead, i] != 0:
-                lead_state[lead, LS_WEIGHT] = 0.0
+            # (2-D indexing, not a per-lead view: a view costs a reference
+            # count update per sample)
+            if bad_ring[lead, k] != 0:
+                lead_f[lead, LF_WEIGHT] = 0.0
                 continue
+            m = frings[RING_MWI, lead, k]
             if not learned:
-                lead_state[lead, LS_WEIGHT] = 1.0
-                if mwi[lead, i] > level:
-                    lead_state[lead, LS_LEVEL] = mwi[lead, i]
+                lead_f[lead, LF_WEIGHT] = 1.0
+                if m > lead_f[lead, LF_LEVEL]:
+                    lead_f[lead, LF_LEVEL] = m
                 continue
             if in_gap:
-                val = mwi_ring[lead, q & mask] / level
-                if val > lead_state[lead, LS_IB_MAX]:
-                    lead_state[lead, LS_IB_MAX] = val
-            nz = lead_state[lead, LS_NOISE] / noise_ref
-            w = 1.0 / (1.0 + nz * nz)
-            lead_state[lead, LS_WEIGHT] = w
+                val = frings[RING_MWI, lead, q & mask] * lead_f[lead, LF_INV_LEVEL]
+                if val > lead_f[lead, LF_IB_MAX]:
+                    lead_f[lead, LF_IB_MAX] = val
+            w = lead_f[lead, LF_W]
+            lead_f[lead, LF_WEIGHT] = w
             wsum += w
-            fused += w * mwi[lead, i] / level
-            fslope += w * slope[lead, i] / np.sqrt(level)
+            fused += lead_f[lead, LF_GAIN] * m
+            fslope += lead_f[lead, LF_SGAIN] * frings[RING_SLOPE, lead, k]
         if wsum > 0.0:
             fused /= wsum
             fslope /= wsum
-        f_ring[t & mask] = fused
-        s_ring[t & mask] = fslope
-        ist[DI_N] = t + 1
+        f_ring[k] = fused
+        s_ring[k] = fslope
+        di[DI_N] = t + 1
         # ---- learning period ------------------------------------------
         if not learned:
             if t + 1 >= learn:
                 for lead in range(n_leads):
                     # the largest integral in the learning period is about
                     # one QRS; normalised QRS peaks then sit near 0.5-1
-                    level = 0.5 * lead_state[lead, LS_LEVEL]
-                    lead_state[lead, LS_LEVEL] = level if level > floor else floor
-                fs[DS_SPK] = 0.6
-                fs[DS_NPK] = 0.05
-                ist[DI_LEARNED] = 1
-                ist[DI_QUIET_SINCE] = t
+                    lf = lead_f[lead]
+                    lf[LF_W] = 1.0
+                    _set_level(lf, 0.5 * lf[LF_LEVEL], floor)
+                ds[DS_SPK] = 0.6
+                ds[DS_NPK] = 0.05
+                di[DI_LEARNED] = 1
+                di[DI_QUIET_SINCE] = t
             continue
         # ---- unusable stretches (no lead usable) -------------------------
         if wsum == 0.0:
-            if ist[DI_BAD_START] < 0:
-                ist[DI_BAD_START] = t
+            if di[DI_BAD_START] < 0:
+                di[DI_BAD_START] = t
             continue
-        if ist[DI_BAD_START] >= 0:
-            out_bad[2 * n_bad] = ist[DI_BAD_START]
+        if di[DI_BAD_START] >= 0:
+            out_bad[2 * n_bad] = di[DI_BAD_START]
             out_bad[2 * n_bad + 1] = t
             n_bad += 1
-            ist[DI_BAD_START] = -1
+            di[DI_BAD_START] = -1
             # the rhythm context is stale after a gap: no search-back across it
-            ist[DI_SB_POS] = -1
-            fs[DS_SB_VAL] = 0.0
-            ist[DI_LAST_QRS] = -1
-            ist[DI_QUIET_SINCE] = t
+            di[DI_SB_POS] = -1
+            ds[DS_SB_VAL] = 0.0
+            di[DI_LAST_QRS] = -1
+            di[DI_QUIET_SINCE] = t
         # ---- rescue: long without a beat, relax the levels ----------------
-        if t - ist[DI_QUIET_SINCE] > ip[DP_RESCUE]:
+        if t - di[DI_QUIET_SINCE] > ip[DP_RESCUE]:
             decay = fp[DF_RESCUE_DECAY]
-            spk = fs[DS_SPK] * decay
-            fs[DS_SPK] = spk if spk > 2.0 * fs[DS_NPK] else 2.0 * fs[DS_NPK]
+            spk = ds[DS_SPK] * decay
+            ds[DS_SPK] = spk if spk > 2.0 * ds[DS_NPK] else 2.0 * ds[DS_NPK]
             for lead in range(n_leads):
-                level = lead_state[lead, LS_LEVEL] * decay
-                lead_state[lead, LS_LEVEL] = level if level > floor else floor
+                _set_level(lead_f[lead], lead_f[lead, LF_LEVEL] * decay, floor)
         # ---- search-back for a missed beat -------------------------------
-        last_qrs = ist[DI_LAST_QRS]
-        rr_mean = fs[DS_RR_MEAN]
+        last_qrs = di[DI_LAST_QRS]
+        rr_mean = ds[DS_RR_MEAN]
         if rr_mean > ip[DP_RR_MAX]:
             rr_mean = ip[DP_RR_MAX]
-        if (last_qrs >= 0 and ist[DI_SB_POS] >= 0
+        if (last_qrs >= 0 and di[DI_SB_POS] >= 0
                 and t - hold - last_qrs > fp[DF_SEARCHBACK] * rr_mean):
-            thr1 = fs[DS_NPK] + 0.25 * (fs[DS_SPK] - fs[DS_NPK])
-            if fs[DS_SB_VAL] > 0.5 * thr1:
-                sb_pos = ist[DI_SB_POS]
-                _update_levels(sb_pos, mwi_ring, lead_state, floor, hold, mask)
-                n_out = _accept(sb_pos, ist[DI_SB_R], fs[DS_SB_SLOPE], fs[DS_SB_VAL],
-                                fs, ist, rr, lead_state, out_r, n_out, 0.25)
+            thr1 = ds[DS_NPK] + 0.25 * (ds[DS_SPK] - ds[DS_NPK])
+            if ds[DS_SB_VAL] > 0.5 * thr1:
+                _update_levels(di[DI_SB_POS], frings, lead_f, floor, hold, mask)
+                n_out = _accept(di[DI_SB_POS], di[DI_SB_R], ds[DS_SB_SLOPE], ds[DS_SB_VAL],
+                                0.25, fp, ds, di, rr, lead_f, out_r, n_out)
         # ---- is p = t - hold a peak of the fused feature? ----------------
         p = t - hold
         if p < learn + hold:
@@ -433,54 +438,110 @@ def detect_step(bp, mwi, slope, bad, ip, fp, fs, ist, rr, lead_state,
         if not (fp_val > f_ring[(p - 1) & mask] and fp_val >= f_ring[(p + 1) & mask]):
             continue
         is_peak = True
-        for k in range(p - hold, p + hold + 1):
-            val = f_ring[k & mask]
-            if val > fp_val or (val == fp_val and k < p):
+        for j in range(p - hold, p + hold + 1):
+            val = f_ring[j & mask]
+            if val > fp_val or (val == fp_val and j < p):
                 is_peak = False
                 break
         if not is_peak:
             continue
-        last_qrs = ist[DI_LAST_QRS]
+        last_qrs = di[DI_LAST_QRS]
         if last_qrs >= 0 and p - last_qrs < refractory:
             continue
         # the candidate's slope: the largest fused slope in its QRS window
         cand_slope = 0.0
-        for k in range(p - ip[DP_MWI_LEN], p + 1):
-            val = s_ring[k & mask]
+        for j in range(p - ip[DP_MWI_LEN], p + 1):
+            val = s_ring[j & mask]
             if val > cand_slope:
                 cand_slope = val
-        thr1 = fs[DS_NPK] + 0.25 * (fs[DS_SPK] - fs[DS_NPK])
+        thr1 = ds[DS_NPK] + 0.25 * (ds[DS_SPK] - ds[DS_NPK])
         is_qrs = fp_val > thr1
         twave = last_qrs >= 0 and p - last_qrs < ip[DP_TWAVE]
-        if is_qrs and twave and cand_slope < fp[DF_TWAVE_SLOPE] * fs[DS_LAST_SLOPE]:
+        if is_qrs and twave and cand_slope < fp[DF_TWAVE_SLOPE] * ds[DS_LAST_SLOPE]:
             is_qrs = False
         if is_qrs:
-            r = _locate_r(p, bp_ring, mwi_ring, lead_state, ip, mask)
+            r = _locate_r(p, frings, lead_f, ip, mask)
             # a missed beat before this one? (long interval, good candidate)
-            if (last_qrs >= 0 and ist[DI_SB_POS] >= 0
+            if (last_qrs >= 0 and di[DI_SB_POS] >= 0
                     and p - last_qrs > fp[DF_SEARCHBACK] * rr_mean
-                    and fs[DS_SB_VAL] > 0.5 * thr1
-                    and p - ist[DI_SB_POS] >= refractory):
-                n_out = _accept(ist[DI_SB_POS], ist[DI_SB_R], fs[DS_SB_SLOPE], fs[DS_SB_VAL],
-                                fs, ist, rr, lead_state, out_r, n_out, 0.25)
-            _update_levels(p, mwi_ring, lead_state, floor, hold, mask)
-            n_out = _accept(p, r, cand_slope, fp_val, fs, ist, rr, lead_state, out_r, n_out, 0.125)
+                    and ds[DS_SB_VAL] > 0.5 * thr1
+                    and p - di[DI_SB_POS] >= refractory):
+                n_out = _accept(di[DI_SB_POS], di[DI_SB_R], ds[DS_SB_SLOPE], ds[DS_SB_VAL],
+                                0.25, fp, ds, di, rr, lead_f, out_r, n_out)
+            _update_levels(p, frings, lead_f, floor, hold, mask)
+            n_out = _accept(p, r, cand_slope, fp_val, 0.125, fp, ds, di, rr, lead_f,
+                            out_r, n_out)
         else:
-            fs[DS_NPK] = 0.125 * fp_val + 0.875 * fs[DS_NPK]
-            if fp_val > fs[DS_SB_VAL] and not twave:
-                fs[DS_SB_VAL] = fp_val
-                fs[DS_SB_SLOPE] = cand_slope
-                ist[DI_SB_POS] = p
-                ist[DI_SB_R] = _locate_r(p, bp_ring, mwi_ring, lead_state, ip, mask)
+            ds[DS_NPK] = 0.125 * fp_val + 0.875 * ds[DS_NPK]
+            if fp_val > ds[DS_SB_VAL] and not twave:
+                ds[DS_SB_VAL] = fp_val
+                ds[DS_SB_SLOPE] = cand_slope
+                di[DI_SB_POS] = p
+                di[DI_SB_R] = _locate_r(p, frings, lead_f, ip, mask)
+    return n_out, n_bad
+
+
+# ---------------------------------------------------------------------------
+# drivers
+# ---------------------------------------------------------------------------
+@njit
+def process(x, sos, ip, fp, state, out_r, out_bad):
+    """Run the detector over ``x`` (float64[n_leads, n], mV; NaN = lead-off).
+
+    ``state`` is the tuple (ds, di, rr, lead_f, lead_i, zi, sq_ring, frings,
+    bad_ring, f_ring, s_ring), updated in place. R indices decided in this call
+    go to ``out_r`` (length >= n // refractory + 4) and closed unusable
+    stretches to ``out_bad`` (flattened [start, end) pairs, length >= 2 * (n
+    // settle + 2)). Returns the counts (n_r, n_bad).
+    """
+    ds, di, rr, lead_f, lead_i, zi, sq_ring, frings, bad_ring, f_ring, s_ring = state
+    n_leads = x.shape[0]
+    n = x.shape[1]
+    block = ip[DP_BLOCK]
+    n_out = 0
+    n_bad = 0
+    i0 = 0
+    while i0 < n:
+        b = min(block, n - i0)
+        t0 = di[DI_N]
+        for lead in range(n_leads):
+            _lead_block(x, i0, t0, b, lead, sos, ip, fp, lead_f, lead_i, zi, sq_ring,
+                        frings, bad_ring)
+        n_out, n_bad = _detect_block(t0, b, ip, fp, ds, di, rr, lead_f, frings, bad_ring,
+                                     f_ring, s_ring, out_r, n_out, out_bad, n_bad)
+        i0 += b
     return n_out, n_bad
 
 
 @njit
-def close_unusable(ist, out_bad):
-    """At the end of a record, close an open unusable stretch; returns 0 or 1."""
-    if ist[DI_BAD_START] >= 0:
-        out_bad[0] = ist[DI_BAD_START]
-        out_bad[1] = ist[DI_N]
-        ist[DI_BAD_START] = -1
-        return 1
-    return 0
+def finish(ip, fp, state, out_r, out_bad):
+    """End of record: close an open unusable stretch and judge the last peaks.
+
+    The decision stage runs over ``hold + 1`` samples of silence so that a
+    peak within ``hold`` of the end is decided; beats found there are kept
+    only if they fall inside the record. Returns (n_r, n_bad).
+    """
+    ds, di, rr, lead_f, lead_i, zi, sq_ring, frings, bad_ring, f_ring, s_ring = state
+    n_total = di[DI_N]
+    n_bad = 0
+    if di[DI_BAD_START] >= 0:
+        out_bad[0] = di[DI_BAD_START]
+        out_bad[1] = n_total
+        di[DI_BAD_START] = -1
+        n_bad = 1
+    mask = ip[DP_RING] - 1
+    pad = ip[DP_HOLD] + 1
+    for t in range(n_total, n_total + pad):
+        for lead in range(lead_f.shape[0]):
+            for row in range(N_RINGS):
+                frings[row, lead, t & mask] = 0.0
+            bad_ring[lead, t & mask] = 0
+    scratch = np.empty(2 * pad + 2, np.int64)
+    n_out, _ = _detect_block(n_total, pad, ip, fp, ds, di, rr, lead_f, frings, bad_ring,
+                             f_ring, s_ring, out_r, 0, scratch, 0)
+    kept = 0
+    for j in range(n_out):
+        if out_r[j] < n_total:
+            out_r[kept] = out_r[j]
+            kept += 1
+    return kept, n_bad
