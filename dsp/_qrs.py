@@ -35,6 +35,9 @@ class QrsConfig:
     only with a benchmark run to show what the change does.
     """
 
+    #: input is averaged down to the rate fs_hz / k, k the largest whole
+    #: number keeping it at or above this (360 Hz -> 180 Hz, 250 Hz -> 250 Hz)
+    internal_min_hz: float = 125.0
     band_low_hz: float = 5.0
     band_high_hz: float = 20.0
     mwi_window_s: float = 0.15
@@ -148,7 +151,10 @@ class QrsDetector:
             raise InvalidParameterError(f"n_leads must be an integer from 1 to {MAX_LEADS}, got {n_leads!r}")
         self.n_leads = int(n_leads)
         self.config = cfg = config or QrsConfig()
-        fs = self.fs_hz
+        # the detector runs at an internal rate of 125-250 Hz: QRS energy is
+        # below 40 Hz, and every sampling rate then behaves alike
+        dec = max(1, int(self.fs_hz // cfg.internal_min_hz))
+        fs = self.fs_hz / dec
 
         def samples(seconds: float) -> int:
             return max(1, int(round(seconds * fs)))
@@ -175,7 +181,9 @@ class QrsDetector:
         ip[K.DP_BLOCK] = _BLOCK
         # the rings hold the longest look-back of the decision stage plus a block
         history = 2 * hold + loc_back + ip[K.DP_NOISE_DELAY] + mwi_len + 4
-        ip[K.DP_RING] = 1 << int(np.ceil(np.log2(history + _BLOCK)))
+        ip[K.DP_RING] = 1 << int(np.ceil(np.log2(history + _BLOCK + 2)))
+        ip[K.DP_DEC] = dec
+        ip[K.DP_RAW_RING] = 1 << int(np.ceil(np.log2(ip[K.DP_RING] * dec + dec)))
         self._ip = ip
         fp = np.zeros(K.N_FPARAMS, np.float64)
         fp[K.DF_SEARCHBACK] = cfg.searchback_rr
@@ -187,7 +195,7 @@ class QrsDetector:
         self._fp = fp
         #: how far behind the input a decided beat can lag, samples (a
         #: search-back decision comes latest)
-        self.latency_samples = int(hold + cfg.searchback_rr * ip[K.DP_RR_MAX])
+        self.latency_samples = int((hold + cfg.searchback_rr * ip[K.DP_RR_MAX] + 1) * dec)
         self._finished = False
         self._n_total = 0
         self._state = self._new_state()
@@ -210,6 +218,7 @@ class QrsDetector:
             np.zeros((nl, int(self._ip[K.DP_MWI_LEN]))),  # sq_ring
             np.zeros((K.N_RINGS, nl, ring)),  # frings
             np.zeros((nl, ring), np.uint8),  # bad_ring
+            np.zeros((nl, int(self._ip[K.DP_RAW_RING]))),  # raw_ring
             np.zeros(ring),  # f_ring
             np.zeros(ring),  # s_ring
         )
@@ -217,7 +226,7 @@ class QrsDetector:
     @property
     def samples_seen(self) -> int:
         """Number of samples fed so far."""
-        return self._n_total if self._finished else int(self._state[1][K.DI_N])
+        return self._n_total if self._finished else int(self._state[1][K.DI_RAW_N])
 
     # -- feeding -------------------------------------------------------------
     def feed(self, block) -> QrsUpdate:
@@ -256,7 +265,7 @@ class QrsDetector:
         """
         if self._finished:
             return _update([], [])
-        self._n_total = int(self._state[1][K.DI_N])
+        self._n_total = int(self._state[1][K.DI_RAW_N])
         out_r = np.empty(8, np.int64)
         out_bad = np.empty(2, np.int64)
         n_r, n_bad = K.finish(self._ip, self._fp, self._state, out_r, out_bad)

@@ -46,8 +46,10 @@ DP_RESCUE = 9  # after this long without a beat the levels start to relax
 DP_NOISE_DELAY = 10  # a lead's inter-beat noise is read this far behind the input
 DP_FLAT_LEN = 11  # constant run that marks a lead flat / clipped
 DP_SETTLE_LEN = 12  # a lead stays unusable this long after it recovers
-DP_BLOCK = 13  # samples per block (history + block <= ring)
-N_IPARAMS = 14
+DP_BLOCK = 13  # internal samples per block (history + block <= ring)
+DP_DEC = 14  # decimation: input samples averaged into one internal sample
+DP_RAW_RING = 15  # length of the input-rate ring (power of two)
+N_IPARAMS = 16
 
 # float parameters (DF_*)
 DF_SEARCHBACK = 0  # search back after this many mean RR without a beat
@@ -81,7 +83,8 @@ DI_RR_POS = 6
 DI_BAD_START = 7  # start of the current unusable stretch (-1: usable)
 DI_LEARNED = 8
 DI_QUIET_SINCE = 9  # feature-time index since which no beat was found
-N_DI = 10
+DI_RAW_N = 10  # absolute index of the next input sample
+N_DI = 11
 
 # per-lead float state (LF_*)
 LF_LAST_X = 0  # last finite input, mV (held through NaN)
@@ -99,7 +102,9 @@ LF_IB_MAX = 11  # inter-beat peak since the last beat
 LF_WEIGHT = 12  # the lead's weight for the current sample (0 when unusable)
 LF_INV_LEVEL = 13  # 1 / LF_LEVEL
 LF_X0 = 14  # first finite sample: the filter input is taken relative to it
-N_LF = 15
+LF_ACC = 15  # sum of the input samples of the internal sample being built
+LF_LAST_U = 16  # last internal sample (flat-line test)
+N_LF = 17
 
 # per-lead integer state (LI_*)
 LI_STARTED = 0  # 0 until the first finite sample has been seen
@@ -107,7 +112,9 @@ LI_NAN_RUN = 1
 LI_FLAT_RUN = 2
 LI_SETTLE = 3
 LI_SQ_POS = 4  # write position in the squared-derivative window
-N_LI = 5
+LI_ACC_N = 5  # input samples in LF_ACC
+LI_ACC_BAD = 6  # 1 if one of them was not finite
+N_LI = 7
 
 # rows of the per-lead float rings
 RING_BP = 0  # band-passed signal, mV
@@ -122,10 +129,18 @@ N_RR = 8  # RR intervals in the running mean
 # stage 1
 # ---------------------------------------------------------------------------
 @njit
-def _lead_block(x, i0, t0, n, lead, sos, ip, fp, lead_f, lead_i, zi, sq_ring,
-                frings, bad_ring):
-    """Stage 1 for one lead, samples ``x[lead, i0:i0+n]`` = absolute ``t0..``."""
+def _lead_block(x, i0, n_raw, t0, raw0, lead, sos, ip, fp, lead_f, lead_i, zi, sq_ring,
+                frings, bad_ring, raw_ring):
+    """Stage 1 for one lead over input samples ``x[lead, i0:i0+n_raw]``.
+
+    The input samples are absolute ``raw0..``; every ``DP_DEC`` of them are
+    averaged into one internal sample, written to the rings from internal
+    index ``t0`` on. Returns the number of internal samples written.
+    """
     mask = ip[DP_RING] - 1
+    raw_mask = ip[DP_RAW_RING] - 1
+    dec = ip[DP_DEC]
+    inv_dec = 1.0 / dec
     mwi_len = ip[DP_MWI_LEN]
     flat_len = ip[DP_FLAT_LEN]
     settle_len = ip[DP_SETTLE_LEN]
@@ -149,6 +164,8 @@ def _lead_block(x, i0, t0, n, lead, sos, ip, fp, lead_f, lead_i, zi, sq_ring,
     sq = sq_ring[lead]
     last_x = lead_f[lead, LF_LAST_X]
     x0 = lead_f[lead, LF_X0]
+    acc = lead_f[lead, LF_ACC]
+    last_u = lead_f[lead, LF_LAST_U]
     mwi_sum = lead_f[lead, LF_MWI_SUM]
     y1 = lead_f[lead, LF_Y1]
     y2 = lead_f[lead, LF_Y2]
@@ -159,26 +176,40 @@ def _lead_block(x, i0, t0, n, lead, sos, ip, fp, lead_f, lead_i, zi, sq_ring,
     flat_run = lead_i[lead, LI_FLAT_RUN]
     settle = lead_i[lead, LI_SETTLE]
     pos = lead_i[lead, LI_SQ_POS]
-    for j in range(n):
+    acc_n = lead_i[lead, LI_ACC_N]
+    acc_bad = lead_i[lead, LI_ACC_BAD]
+    n_out = 0
+    for j in range(n_raw):
         v = x[lead, i0 + j]
         if not np.isfinite(v):
-            nan_run += 1
+            acc_bad = 1
             v = last_x
+        elif started == 0:
+            # the filter input is taken relative to the first value, so the
+            # step from 0 to the DC level does not ring like a beat
+            started = 1
+            x0 = v
+            last_u = 0.0
+        last_x = v
+        raw_ring[lead, (raw0 + j) & raw_mask] = v
+        acc += v
+        acc_n += 1
+        if acc_n < dec:
+            continue
+        u = acc * inv_dec - x0
+        acc = 0.0
+        acc_n = 0
+        if acc_bad != 0 or started == 0:
+            nan_run += 1
         else:
             nan_run = 0
-            if started == 0:
-                # the filter input is taken relative to the first value, so
-                # the step from 0 to the DC level does not ring like a beat
-                started = 1
-                last_x = v
-                x0 = v
-            if v == last_x:
+            if u == last_u:
                 flat_run += 1
             else:
                 flat_run = 0
-            last_x = v
+            last_u = u
+        acc_bad = 0
         # band-pass: two second-order sections, transposed direct form II
-        u = v - x0
         y = b00 * u + z00
         z00 = b01 * u - a01 * y + z01
         z01 = b02 * u - a02 * y
@@ -200,11 +231,12 @@ def _lead_block(x, i0, t0, n, lead, sos, ip, fp, lead_f, lead_i, zi, sq_ring,
         m = mwi_sum * inv_len
         if m < 0.0:  # rounding of the running sum
             m = 0.0
-        k = (t0 + j) & mask
+        k = (t0 + n_out) & mask
+        n_out += 1
         frings[RING_BP, lead, k] = y
         frings[RING_MWI, lead, k] = m
         frings[RING_SLOPE, lead, k] = abs(d)
-        if nan_run > 0 or flat_run >= flat_len or started == 0:
+        if nan_run > 0 or flat_run >= flat_len:
             settle = settle_len
             bad_ring[lead, k] = 1
         elif settle > 0:
@@ -218,6 +250,8 @@ def _lead_block(x, i0, t0, n, lead, sos, ip, fp, lead_f, lead_i, zi, sq_ring,
     zi[lead, 1, 1] = z11
     lead_f[lead, LF_LAST_X] = last_x
     lead_f[lead, LF_X0] = x0
+    lead_f[lead, LF_ACC] = acc
+    lead_f[lead, LF_LAST_U] = last_u
     lead_f[lead, LF_MWI_SUM] = mwi_sum
     lead_f[lead, LF_Y1] = y1
     lead_f[lead, LF_Y2] = y2
@@ -228,6 +262,9 @@ def _lead_block(x, i0, t0, n, lead, sos, ip, fp, lead_f, lead_i, zi, sq_ring,
     lead_i[lead, LI_FLAT_RUN] = flat_run
     lead_i[lead, LI_SETTLE] = settle
     lead_i[lead, LI_SQ_POS] = pos
+    lead_i[lead, LI_ACC_N] = acc_n
+    lead_i[lead, LI_ACC_BAD] = acc_bad
+    return n_out
 
 
 # ---------------------------------------------------------------------------
@@ -245,11 +282,14 @@ def _set_level(lf, level, floor):
 
 
 @njit
-def _locate_r(p, frings, lead_f, ip, mask):
-    """R index for a fused-feature peak at ``p``: on the lead that shows the
-    beat best (largest weighted normalised integral), the largest absolute
-    band-passed value in the window before the peak, minus the band-pass
-    delay."""
+def _locate_r(p, frings, lead_f, raw_ring, ip, mask):
+    """Input-sample index of the R peak for a fused-feature peak at ``p``.
+
+    On the lead that shows the beat best (largest weighted normalised
+    integral), the largest absolute band-passed value in the window before
+    the peak, less the band-pass delay, gives R to within an internal
+    sample; R is then the extremum of that polarity in the input samples
+    around it."""
     best_lead = 0
     best_score = -1.0
     for lead in range(lead_f.shape[0]):
@@ -266,7 +306,18 @@ def _locate_r(p, frings, lead_f, ip, mask):
         if val > best:
             best = val
             best_k = k
-    return best_k - ip[DP_BP_DELAY]
+    sign = 1.0 if frings[RING_BP, best_lead, best_k & mask] >= 0.0 else -1.0
+    dec = ip[DP_DEC]
+    raw_mask = ip[DP_RAW_RING] - 1
+    centre = (best_k - ip[DP_BP_DELAY]) * dec + (dec - 1) // 2
+    r = centre
+    best = -np.inf
+    for k in range(centre - dec, centre + dec + 1):
+        val = sign * raw_ring[best_lead, k & raw_mask]
+        if val > best:
+            best = val
+            r = k
+    return r
 
 
 @njit
@@ -288,7 +339,7 @@ def _update_levels(p, frings, lead_f, floor, hold, mask):
 
 
 @njit
-def _accept(p, r, slope, value, spk_gain, fp, ds, di, rr, lead_f, out_r, n_out):
+def _accept(p, r, slope, value, spk_gain, ip, fp, ds, di, rr, lead_f, out_r, n_out):
     """Record a QRS at feature index ``p`` with R index ``r``; returns n_out."""
     # an artifact far above the running level must not lift it for good
     if value > 2.0 * ds[DS_SPK]:
@@ -297,7 +348,7 @@ def _accept(p, r, slope, value, spk_gain, fp, ds, di, rr, lead_f, out_r, n_out):
     ds[DS_LAST_SLOPE] = slope
     last_r = di[DI_LAST_R]
     if last_r >= 0 and r > last_r:
-        rr[di[DI_RR_POS]] = r - last_r
+        rr[di[DI_RR_POS]] = (r - last_r) / ip[DP_DEC]  # internal samples
         di[DI_RR_POS] = (di[DI_RR_POS] + 1) % N_RR
         if di[DI_RR_COUNT] < N_RR:
             di[DI_RR_COUNT] += 1
@@ -334,9 +385,12 @@ def _accept(p, r, slope, value, spk_gain, fp, ds, di, rr, lead_f, out_r, n_out):
 # stage 2
 # ---------------------------------------------------------------------------
 @njit
-def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, f_ring, s_ring,
-                  out_r, n_out, out_bad, n_bad):
-    """Stage 2 over absolute samples ``t0 .. t0+n-1`` (features in the rings)."""
+def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring, f_ring,
+                  s_ring, out_r, n_out, out_bad, n_bad):
+    """Stage 2 over internal samples ``t0 .. t0+n-1`` (features in the rings).
+
+    R peaks go to ``out_r`` and unusable stretches to ``out_bad`` as
+    input-sample indices."""
     n_leads = lead_f.shape[0]
     mask = ip[DP_RING] - 1
     hold = ip[DP_HOLD]
@@ -400,8 +454,8 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, f_ring, s
                 di[DI_BAD_START] = t
             continue
         if di[DI_BAD_START] >= 0:
-            out_bad[2 * n_bad] = di[DI_BAD_START]
-            out_bad[2 * n_bad + 1] = t
+            out_bad[2 * n_bad] = di[DI_BAD_START] * ip[DP_DEC]
+            out_bad[2 * n_bad + 1] = t * ip[DP_DEC]
             n_bad += 1
             di[DI_BAD_START] = -1
             # the rhythm context is stale after a gap: no search-back across it
@@ -427,7 +481,7 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, f_ring, s
             if ds[DS_SB_VAL] > 0.5 * thr1:
                 _update_levels(di[DI_SB_POS], frings, lead_f, floor, hold, mask)
                 n_out = _accept(di[DI_SB_POS], di[DI_SB_R], ds[DS_SB_SLOPE], ds[DS_SB_VAL],
-                                0.25, fp, ds, di, rr, lead_f, out_r, n_out)
+                                0.25, ip, fp, ds, di, rr, lead_f, out_r, n_out)
         # ---- is p = t - hold a peak of the fused feature? ----------------
         p = t - hold
         if p < learn + hold:
@@ -460,16 +514,16 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, f_ring, s
         if is_qrs and twave and cand_slope < fp[DF_TWAVE_SLOPE] * ds[DS_LAST_SLOPE]:
             is_qrs = False
         if is_qrs:
-            r = _locate_r(p, frings, lead_f, ip, mask)
+            r = _locate_r(p, frings, lead_f, raw_ring, ip, mask)
             # a missed beat before this one? (long interval, good candidate)
             if (last_qrs >= 0 and di[DI_SB_POS] >= 0
                     and p - last_qrs > fp[DF_SEARCHBACK] * rr_mean
                     and ds[DS_SB_VAL] > 0.5 * thr1
                     and p - di[DI_SB_POS] >= refractory):
                 n_out = _accept(di[DI_SB_POS], di[DI_SB_R], ds[DS_SB_SLOPE], ds[DS_SB_VAL],
-                                0.25, fp, ds, di, rr, lead_f, out_r, n_out)
+                                0.25, ip, fp, ds, di, rr, lead_f, out_r, n_out)
             _update_levels(p, frings, lead_f, floor, hold, mask)
-            n_out = _accept(p, r, cand_slope, fp_val, 0.125, fp, ds, di, rr, lead_f,
+            n_out = _accept(p, r, cand_slope, fp_val, 0.125, ip, fp, ds, di, rr, lead_f,
                             out_r, n_out)
         else:
             ds[DS_NPK] = 0.125 * fp_val + 0.875 * ds[DS_NPK]
@@ -477,7 +531,7 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, f_ring, s
                 ds[DS_SB_VAL] = fp_val
                 ds[DS_SB_SLOPE] = cand_slope
                 di[DI_SB_POS] = p
-                di[DI_SB_R] = _locate_r(p, frings, lead_f, ip, mask)
+                di[DI_SB_R] = _locate_r(p, frings, lead_f, raw_ring, ip, mask)
     return n_out, n_bad
 
 
@@ -489,27 +543,31 @@ def process(x, sos, ip, fp, state, out_r, out_bad):
     """Run the detector over ``x`` (float64[n_leads, n], mV; NaN = lead-off).
 
     ``state`` is the tuple (ds, di, rr, lead_f, lead_i, zi, sq_ring, frings,
-    bad_ring, f_ring, s_ring), updated in place. R indices decided in this call
-    go to ``out_r`` (length >= n // refractory + 4) and closed unusable
-    stretches to ``out_bad`` (flattened [start, end) pairs, length >= 2 * (n
-    // settle + 2)). Returns the counts (n_r, n_bad).
+    bad_ring, raw_ring, f_ring, s_ring), updated in place. R indices decided
+    in this call go to ``out_r`` (length >= n // refractory + 4) and closed
+    unusable stretches to ``out_bad`` (flattened [start, end) pairs, length
+    >= 2 * (n // settle + 2)), both as input-sample indices. Returns the
+    counts (n_r, n_bad).
     """
-    ds, di, rr, lead_f, lead_i, zi, sq_ring, frings, bad_ring, f_ring, s_ring = state
+    ds, di, rr, lead_f, lead_i, zi, sq_ring, frings, bad_ring, raw_ring, f_ring, s_ring = state
     n_leads = x.shape[0]
     n = x.shape[1]
-    block = ip[DP_BLOCK]
+    block_raw = ip[DP_BLOCK] * ip[DP_DEC]
     n_out = 0
     n_bad = 0
     i0 = 0
     while i0 < n:
-        b = min(block, n - i0)
+        n_raw = min(block_raw, n - i0)
         t0 = di[DI_N]
+        raw0 = di[DI_RAW_N]
+        n_int = 0
         for lead in range(n_leads):
-            _lead_block(x, i0, t0, b, lead, sos, ip, fp, lead_f, lead_i, zi, sq_ring,
-                        frings, bad_ring)
-        n_out, n_bad = _detect_block(t0, b, ip, fp, ds, di, rr, lead_f, frings, bad_ring,
-                                     f_ring, s_ring, out_r, n_out, out_bad, n_bad)
-        i0 += b
+            n_int = _lead_block(x, i0, n_raw, t0, raw0, lead, sos, ip, fp, lead_f, lead_i,
+                                zi, sq_ring, frings, bad_ring, raw_ring)
+        di[DI_RAW_N] = raw0 + n_raw
+        n_out, n_bad = _detect_block(t0, n_int, ip, fp, ds, di, rr, lead_f, frings, bad_ring,
+                                     raw_ring, f_ring, s_ring, out_r, n_out, out_bad, n_bad)
+        i0 += n_raw
     return n_out, n_bad
 
 
@@ -517,27 +575,28 @@ def process(x, sos, ip, fp, state, out_r, out_bad):
 def finish(ip, fp, state, out_r, out_bad):
     """End of record: close an open unusable stretch and judge the last peaks.
 
-    The decision stage runs over ``hold + 1`` samples of silence so that a
-    peak within ``hold`` of the end is decided; beats found there are kept
-    only if they fall inside the record. Returns (n_r, n_bad).
+    The decision stage runs over ``hold + 1`` internal samples of silence so
+    that a peak within ``hold`` of the end is decided; beats found there are
+    kept only if they fall inside the record. Returns (n_r, n_bad).
     """
-    ds, di, rr, lead_f, lead_i, zi, sq_ring, frings, bad_ring, f_ring, s_ring = state
-    n_total = di[DI_N]
+    ds, di, rr, lead_f, lead_i, zi, sq_ring, frings, bad_ring, raw_ring, f_ring, s_ring = state
+    n_total = di[DI_RAW_N]
     n_bad = 0
     if di[DI_BAD_START] >= 0:
-        out_bad[0] = di[DI_BAD_START]
+        out_bad[0] = di[DI_BAD_START] * ip[DP_DEC]
         out_bad[1] = n_total
         di[DI_BAD_START] = -1
         n_bad = 1
     mask = ip[DP_RING] - 1
     pad = ip[DP_HOLD] + 1
-    for t in range(n_total, n_total + pad):
+    t_end = di[DI_N]
+    for t in range(t_end, t_end + pad):
         for lead in range(lead_f.shape[0]):
             for row in range(N_RINGS):
                 frings[row, lead, t & mask] = 0.0
             bad_ring[lead, t & mask] = 0
     scratch = np.empty(2 * pad + 2, np.int64)
-    n_out, _ = _detect_block(n_total, pad, ip, fp, ds, di, rr, lead_f, frings, bad_ring,
+    n_out, _ = _detect_block(t_end, pad, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
                              f_ring, s_ring, out_r, 0, scratch, 0)
     kept = 0
     for j in range(n_out):
