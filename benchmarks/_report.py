@@ -74,6 +74,9 @@ def machine_description() -> dict[str, object]:
         "numba": _version("numba"),
         "wfdb": _version("wfdb"),
         "neurokit2": _version("neurokit2"),
+        "load_avg_1_5_15": [round(v, 2) for v in os.getloadavg()]
+        if hasattr(os, "getloadavg")
+        else None,
         "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git_commit": commit,
         "git_dirty": bool(dirty) if dirty is not None else None,
@@ -237,7 +240,9 @@ def qrs_result_json(
 def _machine_lines(machine: dict[str, object]) -> list[str]:
     return [
         f"- CPU: {machine['cpu']} ({machine['machine']}), {machine['cores']} logical cores, "
-        f"{machine['ram_gb']} GB RAM; {machine['os']}",
+        f"{machine['ram_gb']} GB RAM; {machine['os']}; load average (1, 5, 15 min) "
+        f"{machine.get('load_avg_1_5_15')} when the report was written (the machine is shared: "
+        "compare detectors within one run, not across runs)",
         f"- Python {machine['python']}, numpy {machine['numpy']}, scipy {machine['scipy']}, "
         f"numba {machine['numba']}, wfdb {machine['wfdb']}, neurokit2 {machine['neurokit2']}",
         f"- Date {machine['date_utc']}, git commit {machine['git_commit']}"
