@@ -60,6 +60,13 @@ class QrsConfig:
     #: a lead whose inter-beat peaks reach this fraction of its QRS level
     #: counts half in the fused feature
     noise_ref: float = 0.05
+    #: a candidate sooner than ``premature_rr`` mean RR intervals after the
+    #: last beat must reach ``premature_level`` of the running signal level
+    premature_rr: float = 0.5
+    premature_level: float = 0.5
+    #: a lead's integral, in units of its own QRS level, is clipped here
+    #: before the leads are averaged
+    lead_clip: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -192,6 +199,9 @@ class QrsDetector:
         fp[K.DF_RESCUE_DECAY] = 0.5 ** (1.0 / (cfg.rescue_halving_s * fs))
         fp[K.DF_NOISE_REF] = cfg.noise_ref
         fp[K.DF_FS_SCALE] = fs / 8.0
+        fp[K.DF_EARLY_RR] = cfg.premature_rr
+        fp[K.DF_EARLY_SPK] = cfg.premature_level
+        fp[K.DF_G_MAX] = cfg.lead_clip
         self._fp = fp
         #: how far behind the input a decided beat can lag, samples (a
         #: search-back decision comes latest)

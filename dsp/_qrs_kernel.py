@@ -58,7 +58,10 @@ DF_LEVEL_FLOOR = 2  # lowest QRS level a lead's integral is divided by, (mV/s)^2
 DF_RESCUE_DECAY = 3  # per-sample factor by which levels relax during a rescue
 DF_NOISE_REF = 4  # normalised inter-beat noise at which a lead's weight halves
 DF_FS_SCALE = 5  # fs_hz / 8: scales the five-point derivative to mV/s
-N_FPARAMS = 6
+DF_EARLY_RR = 6  # a candidate sooner than this fraction of the mean RR is premature
+DF_EARLY_SPK = 7  # ... and needs to reach this fraction of the signal level
+DF_G_MAX = 8  # a lead's normalised integral is clipped here before fusion
+N_FPARAMS = 9
 
 # ---------------------------------------------------------------------------
 # state
@@ -398,6 +401,7 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
     learn = ip[DP_LEARN]
     noise_delay = ip[DP_NOISE_DELAY]
     floor = fp[DF_LEVEL_FLOOR]
+    g_max = fp[DF_G_MAX]
     for t in range(t0, t0 + n):
         k = t & mask
         learned = di[DI_LEARNED] != 0
@@ -426,7 +430,10 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
             w = lead_f[lead, LF_W]
             lead_f[lead, LF_WEIGHT] = w
             wsum += w
-            fused += lead_f[lead, LF_GAIN] * m
+            # clipped, so that an artifact many times a lead's QRS level
+            # cannot outvote the other leads however small its weight
+            g = lead_f[lead, LF_INV_LEVEL] * m
+            fused += w * (g if g < g_max else g_max)
             fslope += lead_f[lead, LF_SGAIN] * frings[RING_SLOPE, lead, k]
         if wsum > 0.0:
             fused /= wsum
@@ -510,6 +517,9 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
                 cand_slope = val
         thr1 = ds[DS_NPK] + 0.25 * (ds[DS_SPK] - ds[DS_NPK])
         is_qrs = fp_val > thr1
+        if (is_qrs and last_qrs >= 0 and p - last_qrs < fp[DF_EARLY_RR] * rr_mean
+                and fp_val < fp[DF_EARLY_SPK] * ds[DS_SPK]):
+            is_qrs = False
         twave = last_qrs >= 0 and p - last_qrs < ip[DP_TWAVE]
         if is_qrs and twave and cand_slope < fp[DF_TWAVE_SLOPE] * ds[DS_LAST_SLOPE]:
             is_qrs = False
