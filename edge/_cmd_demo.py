@@ -21,7 +21,7 @@ import wfdb
 
 from edge._annotations import BEAT_SYMBOLS
 from edge._stream import RecordBeats, detect_record, stream_chunks
-from firmware_bridge import iter_wfdb_chunks, open_wfdb
+from firmware_bridge import iter_record_chunks, open_record
 
 __all__ = ["SAMPLE_RECORD", "configure", "heart_rate_summary", "run"]
 
@@ -42,8 +42,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="PATH",
-        help="WFDB record path without extension (default: the bundled sample, "
-        "MIT-BIH record 119)",
+        help="WFDB record path without extension, EDF/EDF+ or ISHNE file (default: the "
+        "bundled sample, MIT-BIH record 119)",
     )
 
 
@@ -112,8 +112,8 @@ def _warm_up(record_path: Path) -> float:
     """Load (or compile, on the very first run) the detector's kernels on a
     few seconds of the record; returns the seconds it took."""
     t0 = time.perf_counter()
-    record = open_wfdb(record_path)
-    first = next(iter_wfdb_chunks(record.path, chunk_s=WARM_UP_S))
+    record = open_record(record_path)
+    first = next(iter_record_chunks(record, chunk_s=WARM_UP_S))
     stream_chunks([first], record)
     return time.perf_counter() - t0
 

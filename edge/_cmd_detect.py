@@ -1,6 +1,7 @@
-"""Detect every beat in WFDB records and write WFDB annotation files.
+"""Detect every beat in records and write WFDB annotation files.
 
-For each RECORD (a WFDB record path without extension, e.g. data/sample/119),
+For each RECORD (a WFDB record path without extension, e.g. data/sample/119,
+an EDF/EDF+ file or an ISHNE Holter file; the format is recognised by content),
 writes DIR/<record name>.hol: an 'N' annotation at each R peak (beat labels
 come with beat classification) and '~' annotations around stretches where no
 lead is usable (subtype -1 at the start, 0 when the signal is clean again, as
@@ -13,6 +14,8 @@ skipped; the others are still written, and the exit status is then 2.
 examples:
   holter detect data/sample/119 --out-dir out/
   holter detect $HOLTER_PHYSIONET_DIR/mitdb/1?? --out-dir out/mitdb
+  holter detect patient7.ecg patient8.edf --out-dir out/
+  holter detect damaged.ecg --allow-truncated --out-dir out/
 """
 
 from __future__ import annotations
@@ -40,7 +43,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "records",
         nargs="+",
         metavar="RECORD",
-        help="WFDB record path without extension (a trailing .hea is accepted)",
+        help="WFDB record path without extension (a trailing .hea is accepted), "
+        "EDF/EDF+ file or ISHNE Holter file",
+    )
+    parser.add_argument(
+        "--allow-truncated",
+        action="store_true",
+        help="analyse a truncated ISHNE/EDF file up to the damage (says how much was lost)",
     )
     parser.add_argument(
         "--out-dir",
@@ -94,6 +103,14 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+def _record_name(record: str) -> str:
+    """The output name: a WFDB record's name, or a file's name without its extension."""
+    path = Path(record)
+    if path.suffix.lower() in (".hea", ".dat", ".ecg", ".edf", ".bdf", ".ishne"):
+        return path.stem
+    return path.name
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``holter detect``; returns the exit status (0, or 2 if any record was bad)."""
     out_dir: Path = args.out_dir
@@ -102,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     status = EXIT_OK
     written: dict[str, str] = {}
     for record in args.records:
-        name = Path(record).name.removesuffix(".hea").removesuffix(".dat")
+        name = _record_name(record)
         if name in written:
             print(
                 f"holter detect: error: {record}: another record named {name!r} "
@@ -114,7 +131,10 @@ def run(args: argparse.Namespace) -> int:
         progress.start(name)
         t0 = time.perf_counter()
         try:
-            beats = detect_record(record, chunk_s=CHUNK_S, on_progress=progress.update)
+            beats = detect_record(
+                record, chunk_s=CHUNK_S, on_progress=progress.update,
+                allow_truncated=args.allow_truncated,
+            )
             target = write_hol(beats, out_dir)
         except (ValueError, OSError) as exc:
             progress.clear()
@@ -125,6 +145,15 @@ def run(args: argparse.Namespace) -> int:
         unusable = (
             f", {_duration(beats.unusable_s)} unusable" if beats.unusable.shape[0] else ""
         )
+        lost = beats.record.samples_lost
+        if lost:
+            print(
+                f"holter detect: warning: {record}: truncated, read {beats.record.n_samples} "
+                f"samples per lead; {lost} samples ({_duration(lost / beats.record.fs_hz)}) "
+                "per lead were lost",
+                file=sys.stderr,
+                flush=True,
+            )
         progress.done(
             f"{name}: {beats.n_beats} beats in {_duration(beats.record.duration_s)} "
             f"of ECG{unusable} -> {target} ({time.perf_counter() - t0:.2f} s)"

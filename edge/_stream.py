@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import dsp
-from firmware_bridge import Chunk, RecordInfo, iter_wfdb_chunks, open_wfdb
+from firmware_bridge import Chunk, RecordInfo, iter_record_chunks, open_record
 
 __all__ = ["RecordBeats", "detect_record", "merge_stretches", "stream_chunks"]
 
@@ -137,13 +137,15 @@ def detect_record(
     chunk_s: float = 60.0,
     feed_s: float | None = None,
     on_progress: ProgressCallback | None = None,
+    allow_truncated: bool = False,
 ) -> RecordBeats:
-    """Detect every beat of a WFDB record by streaming it through the detector.
+    """Detect every beat of a record by streaming it through the detector.
 
     Parameters
     ----------
     path : str or path-like
-        WFDB record path without extension.
+        A WFDB record path without extension, an EDF/EDF+ file or an ISHNE
+        Holter file (recognised by content, see :func:`firmware_bridge.open_record`).
     chunk_s : float, default 60.0
         Seconds read from disk at a time (bounds memory).
     feed_s : float, optional
@@ -151,13 +153,16 @@ def detect_record(
         ``feed_s=1.0`` simulates a live device.
     on_progress : callable, optional
         See :func:`stream_chunks`.
+    allow_truncated : bool, default False
+        Analyse a truncated ISHNE/EDF file up to the damage
+        (``RecordBeats.record.samples_lost`` says how much is missing).
 
     Raises
     ------
     FileNotFoundError, firmware_bridge.RecordFormatError
-        The record is missing or unusable (see :func:`firmware_bridge.open_wfdb`).
+        The record is missing or unusable (see :func:`firmware_bridge.open_record`).
     """
-    record = open_wfdb(path)
-    chunks = iter_wfdb_chunks(record.path, chunk_s=chunk_s)
+    record = open_record(path, allow_truncated=allow_truncated)
+    chunks = iter_record_chunks(record, chunk_s=chunk_s)
     feed = None if feed_s is None else max(1, round(feed_s * record.fs_hz))
     return stream_chunks(chunks, record, feed_samples=feed, on_progress=on_progress)

@@ -44,6 +44,8 @@ class Chunk:
     units: tuple[str, ...]
     start_sample: int
     samples: np.ndarray
+    patient_id: str = ""
+    device_id: str = ""
 
     def __post_init__(self) -> None:
         samples = np.asarray(self.samples)

@@ -6,10 +6,10 @@ record is analysed in memory bounded by the chunk size.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,55 +17,17 @@ import wfdb
 
 from firmware_bridge._chunk import Chunk
 from firmware_bridge._exceptions import RecordFormatError
+from firmware_bridge._record import TO_MV as _TO_MV
+from firmware_bridge._record import RecordInfo
 
-__all__ = ["MAX_FS_HZ", "MIN_FS_HZ", "RecordInfo", "iter_wfdb_chunks", "open_wfdb"]
+__all__ = ["MAX_FS_HZ", "MIN_FS_HZ", "iter_wfdb_chunks", "open_wfdb"]
 
 #: The sampling frequencies the analysis supports (Hz, inclusive).
 MIN_FS_HZ = 100.0
 MAX_FS_HZ = 1000.0
 
-#: Physical units converted to millivolts on reading (lower-case key -> factor).
-_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3}
 #: Suffixes a user may leave on a record path (``119.hea`` means record ``119``).
 _RECORD_SUFFIXES = (".hea", ".dat")
-
-
-@dataclass(frozen=True)
-class RecordInfo:
-    """What a WFDB header says about a record.
-
-    Attributes
-    ----------
-    name : str
-        Record name (the header's file name without ``.hea``).
-    path : pathlib.Path
-        Record path without extension, as WFDB tools take it.
-    fs_hz : float
-        Sampling frequency in Hz.
-    n_samples : int
-        Samples per lead.
-    lead_names : tuple of str
-        Signal descriptions from the header (``"MLII"``, ``"V1"``, ...).
-    units : tuple of str
-        Unit of each lead after reading (ECG leads are converted to ``"mV"``).
-    """
-
-    name: str
-    path: Path
-    fs_hz: float
-    n_samples: int
-    lead_names: tuple[str, ...]
-    units: tuple[str, ...]
-
-    @property
-    def n_leads(self) -> int:
-        """Number of signals in the record."""
-        return len(self.lead_names)
-
-    @property
-    def duration_s(self) -> float:
-        """Length of the record in seconds."""
-        return self.n_samples / self.fs_hz
 
 
 def _record_path(path: str | os.PathLike[str]) -> Path:
@@ -154,6 +116,14 @@ def open_wfdb(path: str | os.PathLike[str]) -> RecordInfo:
         "mV" if str(unit or "mV").lower() in _TO_MV else str(unit)
         for unit in (header.units or ["mV"] * n_leads)
     )
+    factors = [_TO_MV.get(str(u or "mV").lower(), 1.0) for u in (header.units or ["mV"] * n_leads)]
+    gains = tuple(
+        float(g) / f if g else math.nan
+        for g, f in zip(header.adc_gain or [math.nan] * n_leads, factors, strict=False)
+    )
+    start_time = None
+    if header.base_date is not None and header.base_time is not None:
+        start_time = dt.datetime.combine(header.base_date, header.base_time)
     return RecordInfo(
         name=record.name,
         path=record,
@@ -161,6 +131,10 @@ def open_wfdb(path: str | os.PathLike[str]) -> RecordInfo:
         n_samples=int(n_samples),
         lead_names=names,
         units=units,
+        format="wfdb",
+        adc_gain=gains,
+        start_time=start_time,
+        metadata={"baseline": tuple(int(b) for b in (header.baseline or [0] * n_leads))},
     )
 
 
