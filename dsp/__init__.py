@@ -5,17 +5,52 @@ sample indices of a (n_samples,) or (n_samples, n_leads) ECG in mV as sorted
 int64. :class:`QrsDetector` is the streaming form it is built on.
 """
 
+from dsp._ectopy import EctopySummary, VentricularRun, ectopy_summary
 from dsp._exceptions import DspError, InvalidParameterError, InvalidSignalError
+from dsp._hourly import CircadianProfile, HourlyProfile, circadian_profile, hourly_profile
+from dsp._hrt import HrtResult, heart_rate_turbulence
+from dsp._hrv import (
+    HrvFrequencyDomain,
+    HrvTimeDomain,
+    hrv_frequency_domain,
+    hrv_time_domain,
+    lomb_psd,
+)
+from dsp._prsa import PrsaResult, deceleration_capacity
 from dsp._qrs import QrsConfig, QrsDetector, QrsResult, QrsUpdate, analyze_qrs, detect_qrs
+from dsp._rr import BEAT_CLASSES, RrSeries, rr_series, rr_series_from_samples
+from dsp._rr_analysis import RrAnalysis, analyze_rr
 
 __all__ = [
+    "BEAT_CLASSES",
+    "CircadianProfile",
     "DspError",
+    "EctopySummary",
+    "HourlyProfile",
+    "HrtResult",
+    "HrvFrequencyDomain",
+    "HrvTimeDomain",
     "InvalidParameterError",
     "InvalidSignalError",
+    "PrsaResult",
     "QrsConfig",
     "QrsDetector",
     "QrsResult",
     "QrsUpdate",
+    "RrAnalysis",
+    "RrSeries",
+    "VentricularRun",
     "analyze_qrs",
+    "analyze_rr",
+    "circadian_profile",
+    "deceleration_capacity",
     "detect_qrs",
+    "ectopy_summary",
+    "heart_rate_turbulence",
+    "hourly_profile",
+    "hrv_frequency_domain",
+    "hrv_time_domain",
+    "lomb_psd",
+    "rr_series",
+    "rr_series_from_samples",
 ]
