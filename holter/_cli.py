@@ -40,6 +40,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "edge._cmd_demo",
         "analyse the bundled sample record and print a beat / heart-rate summary",
     ),
+    "convert": (
+        "firmware_bridge._cmd_convert",
+        "convert a record between WFDB, EDF/EDF+ and ISHNE Holter (gain, units, lead names kept)",
+    ),
+    "simulate-device": (
+        "firmware_bridge._cmd_simulate",
+        "replay a record as a live device sending frames (TCP, stdout), with drops and corruption",
+    ),
+    "listen": (
+        "edge._cmd_listen",
+        "receive a device's live frame stream (TCP, serial, stdin) and detect its beats",
+    ),
 }
 
 
