@@ -5,6 +5,8 @@
                        wfdb XQRS on the same records, lead and process, with timings
   holter bench memory  RSS of the streaming detector fed 24 h in 1-s chunks
                        (exit status 1 when it is not flat)
+  holter bench bridge  frame parsing + decoding throughput, and what reading a
+                       24-h 3-lead ISHNE file adds to its analysis
 
 Results are written with --write to benchmarks/results/ (markdown + JSON, with
 the machine described).
@@ -57,6 +59,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
     )
     mem.add_argument("--write", action="store_true", help="write memory.md and .json")
+    bridge = sub.add_parser("bridge", help="frame parsing speed and 24-h ISHNE reading overhead")
+    bridge.add_argument("--hours", type=float, default=24.0, help="length of the ISHNE file (default 24)")
+    bridge.add_argument(
+        "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
+    )
+    bridge.add_argument("--write", action="store_true", help="write bridge.md and .json")
 
 
 def _progress(message: str) -> None:
@@ -121,8 +129,29 @@ def _run_memory(args: argparse.Namespace) -> int:
     return 0 if result.flat else 1
 
 
+def _run_bridge(args: argparse.Namespace) -> int:
+    from benchmarks import _report
+    from benchmarks._bridge_bench import bridge_json, bridge_markdown, bridge_text, run_bridge_bench
+
+    result = run_bridge_bench(hours=args.hours, progress=_progress)
+    print(bridge_text(result))
+    if args.write:
+        machine = _report.machine_description()
+        paths = _report.write_report(
+            args.out or _report.RESULTS_DIR,
+            "bridge",
+            bridge_markdown(result, machine, _command()),
+            bridge_json(result, machine),
+        )
+        for p in paths:
+            _progress(f"wrote {p}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the chosen benchmark; returns the exit status."""
     if args.bench == "qrs":
         return _run_qrs(args)
+    if args.bench == "bridge":
+        return _run_bridge(args)
     return _run_memory(args)

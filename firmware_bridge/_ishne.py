@@ -201,6 +201,7 @@ def _check_chunk_s(chunk_s: object) -> None:
 def _chunks(info: RecordInfo, chunk_samples: int) -> Iterator[Chunk]:
     n_leads = info.n_leads
     scale_mv = np.array(info.metadata["resolution_nv"], dtype=np.float64) * 1e-6
+    scale = float(scale_mv[0]) if np.all(scale_mv == scale_mv[0]) else scale_mv
     with info.path.open("rb") as f:
         f.seek(int(info.metadata["data_offset"]))
         for start in range(0, info.n_samples, chunk_samples):
@@ -212,10 +213,10 @@ def _chunks(info: RecordInfo, chunk_samples: int) -> Iterator[Chunk]:
                     f"while reading (it was {info.n_samples} samples when opened)"
                 )
             raw = raw.reshape(n, n_leads)
-            samples = raw * scale_mv
-            fault = raw == FAULT_SAMPLE
-            if fault.any():
-                samples[fault] = np.nan
+            samples = raw.astype(np.float64)  # then scale in place: far faster than raw * scale_mv
+            samples *= scale
+            if raw.min() == FAULT_SAMPLE:
+                samples[raw == FAULT_SAMPLE] = np.nan
             yield Chunk(
                 source_id=info.name,
                 fs_hz=info.fs_hz,
