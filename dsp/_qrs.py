@@ -64,6 +64,9 @@ class QrsConfig:
     #: last beat must reach ``premature_level`` of the running signal level
     premature_rr: float = 0.5
     premature_level: float = 0.5
+    #: detection threshold, as a fraction of the way from the noise level to
+    #: the signal level (Pan & Tompkins: 0.25)
+    threshold_fraction: float = 0.25
     #: a lead's integral, in units of its own QRS level, is clipped here
     #: before the leads are averaged
     lead_clip: float = 3.0
@@ -202,6 +205,7 @@ class QrsDetector:
         fp[K.DF_EARLY_RR] = cfg.premature_rr
         fp[K.DF_EARLY_SPK] = cfg.premature_level
         fp[K.DF_G_MAX] = cfg.lead_clip
+        fp[K.DF_THR_FRAC] = cfg.threshold_fraction
         self._fp = fp
         #: how far behind the input a decided beat can lag, samples (a
         #: search-back decision comes latest)
@@ -230,7 +234,6 @@ class QrsDetector:
             np.zeros((nl, ring), np.uint8),  # bad_ring
             np.zeros((nl, int(self._ip[K.DP_RAW_RING]))),  # raw_ring
             np.zeros(ring),  # f_ring
-            np.zeros(ring),  # s_ring
         )
 
     @property

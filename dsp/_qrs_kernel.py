@@ -61,7 +61,8 @@ DF_FS_SCALE = 5  # fs_hz / 8: scales the five-point derivative to mV/s
 DF_EARLY_RR = 6  # a candidate sooner than this fraction of the mean RR is premature
 DF_EARLY_SPK = 7  # ... and needs to reach this fraction of the signal level
 DF_G_MAX = 8  # a lead's normalised integral is clipped here before fusion
-N_FPARAMS = 9
+DF_THR_FRAC = 9  # detection threshold: NPK + frac * (SPK - NPK)
+N_FPARAMS = 10
 
 # ---------------------------------------------------------------------------
 # state
@@ -73,7 +74,9 @@ DS_LAST_SLOPE = 2  # slope of the last QRS
 DS_RR_MEAN = 3  # mean of the last RR intervals, samples
 DS_SB_VAL = 4  # best noise peak since the last QRS (search-back candidate)
 DS_SB_SLOPE = 5
-N_DS = 6
+DS_WSUM = 6  # sum of the weights of the usable leads (last sample)
+DS_INV_WSUM = 7  # its inverse
+N_DS = 8
 
 # scalar integer state (DI_*)
 DI_N = 0  # absolute index of the next sample
@@ -101,7 +104,7 @@ LF_W = 7  # weight from the lead's noise (used while the lead is usable)
 LF_GAIN = 8  # LF_W / LF_LEVEL: the lead's factor in the fused feature
 LF_SGAIN = 9  # LF_W / sqrt(LF_LEVEL): its factor in the fused slope
 LF_NOISE = 10  # running inter-beat peak of the normalised integral
-LF_IB_MAX = 11  # inter-beat peak since the last beat
+LF_SPARE = 11  # (unused)
 LF_WEIGHT = 12  # the lead's weight for the current sample (0 when unusable)
 LF_INV_LEVEL = 13  # 1 / LF_LEVEL
 LF_X0 = 14  # first finite sample: the filter input is taken relative to it
@@ -324,6 +327,27 @@ def _locate_r(p, frings, lead_f, raw_ring, ip, mask):
 
 
 @njit
+def _candidate_slope(p, frings, lead_f, window, mask):
+    """Slope of a candidate at ``p``: each usable lead's largest absolute
+    derivative in the QRS window, in units of the square root of its QRS
+    level, averaged with the lead weights."""
+    num = 0.0
+    den = 0.0
+    for lead in range(lead_f.shape[0]):
+        w = lead_f[lead, LF_WEIGHT]
+        if w <= 0.0:
+            continue
+        peak = 0.0
+        for j in range(p - window, p + 1):
+            val = frings[RING_SLOPE, lead, j & mask]
+            if val > peak:
+                peak = val
+        num += lead_f[lead, LF_SGAIN] * peak
+        den += w
+    return num / den if den > 0.0 else 0.0
+
+
+@njit
 def _update_levels(p, frings, lead_f, floor, hold, mask):
     """Move each usable lead's QRS level towards its integral peak at ``p``."""
     for lead in range(lead_f.shape[0]):
@@ -342,7 +366,7 @@ def _update_levels(p, frings, lead_f, floor, hold, mask):
 
 
 @njit
-def _accept(p, r, slope, value, spk_gain, ip, fp, ds, di, rr, lead_f, out_r, n_out):
+def _accept(p, r, slope, value, spk_gain, ip, fp, ds, di, rr, lead_f, frings, out_r, n_out):
     """Record a QRS at feature index ``p`` with R index ``r``; returns n_out."""
     # an artifact far above the running level must not lift it for good
     if value > 2.0 * ds[DS_SPK]:
@@ -363,22 +387,37 @@ def _accept(p, r, slope, value, spk_gain, ip, fp, ds, di, rr, lead_f, out_r, n_o
         out_r[n_out] = r
         n_out += 1
         di[DI_LAST_R] = r
+    prev_qrs = di[DI_LAST_QRS]
     di[DI_LAST_QRS] = p
     di[DI_QUIET_SINCE] = p
     di[DI_SB_POS] = -1
     ds[DS_SB_VAL] = 0.0
+    if prev_qrs < 0:  # no previous beat: no inter-beat stretch to measure
+        return n_out
+    # each lead's noise: the running mean of its peaks between beats (from
+    # noise_delay after the last QRS to loc_back before this one, as far as
+    # the ring reaches), in units of its QRS level; its weight halves when
+    # the noise reaches noise_ref
+    lo = prev_qrs + ip[DP_NOISE_DELAY] + 1
+    oldest = di[DI_N] - (ip[DP_RING] - ip[DP_BLOCK] - 4)
+    if lo < oldest:
+        lo = oldest
+    hi = p - ip[DP_LOC_BACK]
+    mask = ip[DP_RING] - 1
     noise_ref = fp[DF_NOISE_REF]
     for lead in range(lead_f.shape[0]):
-        # each lead's noise: the running mean of its inter-beat peaks, and
-        # its weight, which halves when the noise reaches noise_ref
         lf = lead_f[lead]
-        ib = lf[LF_IB_MAX]
-        if ib > 4.0:
-            ib = 4.0
-        noise = 0.875 * lf[LF_NOISE] + 0.125 * ib
-        lf[LF_NOISE] = noise
-        lf[LF_IB_MAX] = 0.0
-        nz = noise / noise_ref
+        if lo <= hi and lf[LF_WEIGHT] > 0.0:
+            peak = 0.0
+            for k in range(lo, hi + 1):
+                val = frings[RING_MWI, lead, k & mask]
+                if val > peak:
+                    peak = val
+            ib = peak * lf[LF_INV_LEVEL]
+            if ib > 4.0:
+                ib = 4.0
+            lf[LF_NOISE] = 0.875 * lf[LF_NOISE] + 0.125 * ib
+        nz = lf[LF_NOISE] / noise_ref
         lf[LF_W] = 1.0 / (1.0 + nz * nz)
         _set_level(lf, lf[LF_LEVEL], 0.0)
     return n_out
@@ -389,7 +428,7 @@ def _accept(p, r, slope, value, spk_gain, ip, fp, ds, di, rr, lead_f, out_r, n_o
 # ---------------------------------------------------------------------------
 @njit
 def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring, f_ring,
-                  s_ring, out_r, n_out, out_bad, n_bad):
+                  out_r, n_out, out_bad, n_bad):
     """Stage 2 over internal samples ``t0 .. t0+n-1`` (features in the rings).
 
     R peaks go to ``out_r`` and unusable stretches to ``out_bad`` as
@@ -399,7 +438,6 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
     hold = ip[DP_HOLD]
     refractory = ip[DP_REFRACTORY]
     learn = ip[DP_LEARN]
-    noise_delay = ip[DP_NOISE_DELAY]
     floor = fp[DF_LEVEL_FLOOR]
     g_max = fp[DF_G_MAX]
     for t in range(t0, t0 + n):
@@ -408,9 +446,6 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
         # ---- fuse the leads --------------------------------------------
         wsum = 0.0
         fused = 0.0
-        fslope = 0.0
-        q = t - noise_delay  # inter-beat noise tap, behind any pending beat
-        in_gap = di[DI_LAST_QRS] >= 0 and q > di[DI_LAST_QRS] + noise_delay
         for lead in range(n_leads):
             # (2-D indexing, not a per-lead view: a view costs a reference
             # count update per sample)
@@ -423,10 +458,6 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
                 if m > lead_f[lead, LF_LEVEL]:
                     lead_f[lead, LF_LEVEL] = m
                 continue
-            if in_gap:
-                val = frings[RING_MWI, lead, q & mask] * lead_f[lead, LF_INV_LEVEL]
-                if val > lead_f[lead, LF_IB_MAX]:
-                    lead_f[lead, LF_IB_MAX] = val
             w = lead_f[lead, LF_W]
             lead_f[lead, LF_WEIGHT] = w
             wsum += w
@@ -434,12 +465,10 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
             # cannot outvote the other leads however small its weight
             g = lead_f[lead, LF_INV_LEVEL] * m
             fused += w * (g if g < g_max else g_max)
-            fslope += lead_f[lead, LF_SGAIN] * frings[RING_SLOPE, lead, k]
-        if wsum > 0.0:
-            fused /= wsum
-            fslope /= wsum
-        f_ring[k] = fused
-        s_ring[k] = fslope
+        if wsum != ds[DS_WSUM]:  # the usable leads changed: one division, not one a sample
+            ds[DS_WSUM] = wsum
+            ds[DS_INV_WSUM] = 1.0 / wsum if wsum > 0.0 else 0.0
+        f_ring[k] = fused * ds[DS_INV_WSUM]
         di[DI_N] = t + 1
         # ---- learning period ------------------------------------------
         if not learned:
@@ -484,11 +513,11 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
             rr_mean = ip[DP_RR_MAX]
         if (last_qrs >= 0 and di[DI_SB_POS] >= 0
                 and t - hold - last_qrs > fp[DF_SEARCHBACK] * rr_mean):
-            thr1 = ds[DS_NPK] + 0.25 * (ds[DS_SPK] - ds[DS_NPK])
+            thr1 = ds[DS_NPK] + fp[DF_THR_FRAC] * (ds[DS_SPK] - ds[DS_NPK])
             if ds[DS_SB_VAL] > 0.5 * thr1:
                 _update_levels(di[DI_SB_POS], frings, lead_f, floor, hold, mask)
                 n_out = _accept(di[DI_SB_POS], di[DI_SB_R], ds[DS_SB_SLOPE], ds[DS_SB_VAL],
-                                0.25, ip, fp, ds, di, rr, lead_f, out_r, n_out)
+                                0.25, ip, fp, ds, di, rr, lead_f, frings, out_r, n_out)
         # ---- is p = t - hold a peak of the fused feature? ----------------
         p = t - hold
         if p < learn + hold:
@@ -509,13 +538,8 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
         last_qrs = di[DI_LAST_QRS]
         if last_qrs >= 0 and p - last_qrs < refractory:
             continue
-        # the candidate's slope: the largest fused slope in its QRS window
-        cand_slope = 0.0
-        for j in range(p - ip[DP_MWI_LEN], p + 1):
-            val = s_ring[j & mask]
-            if val > cand_slope:
-                cand_slope = val
-        thr1 = ds[DS_NPK] + 0.25 * (ds[DS_SPK] - ds[DS_NPK])
+        cand_slope = _candidate_slope(p, frings, lead_f, ip[DP_MWI_LEN], mask)
+        thr1 = ds[DS_NPK] + fp[DF_THR_FRAC] * (ds[DS_SPK] - ds[DS_NPK])
         is_qrs = fp_val > thr1
         if (is_qrs and last_qrs >= 0 and p - last_qrs < fp[DF_EARLY_RR] * rr_mean
                 and fp_val < fp[DF_EARLY_SPK] * ds[DS_SPK]):
@@ -531,10 +555,10 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
                     and ds[DS_SB_VAL] > 0.5 * thr1
                     and p - di[DI_SB_POS] >= refractory):
                 n_out = _accept(di[DI_SB_POS], di[DI_SB_R], ds[DS_SB_SLOPE], ds[DS_SB_VAL],
-                                0.25, ip, fp, ds, di, rr, lead_f, out_r, n_out)
+                                0.25, ip, fp, ds, di, rr, lead_f, frings, out_r, n_out)
             _update_levels(p, frings, lead_f, floor, hold, mask)
             n_out = _accept(p, r, cand_slope, fp_val, 0.125, ip, fp, ds, di, rr, lead_f,
-                            out_r, n_out)
+                            frings, out_r, n_out)
         else:
             ds[DS_NPK] = 0.125 * fp_val + 0.875 * ds[DS_NPK]
             if fp_val > ds[DS_SB_VAL] and not twave:
@@ -553,13 +577,13 @@ def process(x, sos, ip, fp, state, out_r, out_bad):
     """Run the detector over ``x`` (float64[n_leads, n], mV; NaN = lead-off).
 
     ``state`` is the tuple (ds, di, rr, lead_f, lead_i, zi, sq_ring, frings,
-    bad_ring, raw_ring, f_ring, s_ring), updated in place. R indices decided
+    bad_ring, raw_ring, f_ring), updated in place. R indices decided
     in this call go to ``out_r`` (length >= n // refractory + 4) and closed
     unusable stretches to ``out_bad`` (flattened [start, end) pairs, length
     >= 2 * (n // settle + 2)), both as input-sample indices. Returns the
     counts (n_r, n_bad).
     """
-    ds, di, rr, lead_f, lead_i, zi, sq_ring, frings, bad_ring, raw_ring, f_ring, s_ring = state
+    ds, di, rr, lead_f, lead_i, zi, sq_ring, frings, bad_ring, raw_ring, f_ring = state
     n_leads = x.shape[0]
     n = x.shape[1]
     block_raw = ip[DP_BLOCK] * ip[DP_DEC]
@@ -576,7 +600,7 @@ def process(x, sos, ip, fp, state, out_r, out_bad):
                                 zi, sq_ring, frings, bad_ring, raw_ring)
         di[DI_RAW_N] = raw0 + n_raw
         n_out, n_bad = _detect_block(t0, n_int, ip, fp, ds, di, rr, lead_f, frings, bad_ring,
-                                     raw_ring, f_ring, s_ring, out_r, n_out, out_bad, n_bad)
+                                     raw_ring, f_ring, out_r, n_out, out_bad, n_bad)
         i0 += n_raw
     return n_out, n_bad
 
@@ -589,7 +613,7 @@ def finish(ip, fp, state, out_r, out_bad):
     that a peak within ``hold`` of the end is decided; beats found there are
     kept only if they fall inside the record. Returns (n_r, n_bad).
     """
-    ds, di, rr, lead_f, lead_i, zi, sq_ring, frings, bad_ring, raw_ring, f_ring, s_ring = state
+    ds, di, rr, lead_f, lead_i, zi, sq_ring, frings, bad_ring, raw_ring, f_ring = state
     n_total = di[DI_RAW_N]
     n_bad = 0
     if di[DI_BAD_START] >= 0:
@@ -607,7 +631,7 @@ def finish(ip, fp, state, out_r, out_bad):
             bad_ring[lead, t & mask] = 0
     scratch = np.empty(2 * pad + 2, np.int64)
     n_out, _ = _detect_block(t_end, pad, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
-                             f_ring, s_ring, out_r, 0, scratch, 0)
+                             f_ring, out_r, 0, scratch, 0)
     kept = 0
     for j in range(n_out):
         if out_r[j] < n_total:
