@@ -14,7 +14,7 @@ import numpy as np
 
 from dsp import _qrs_kernel as K
 from dsp._exceptions import InvalidParameterError, InvalidSignalError
-from dsp._filters import design_bandpass_sos, group_delay_samples
+from dsp._filters import design_bandpass_sos, peak_delay_samples
 
 MIN_FS_HZ = 100.0
 MAX_FS_HZ = 1000.0
@@ -38,6 +38,10 @@ class QrsConfig:
     #: input is averaged down to the rate fs_hz / k, k the largest whole
     #: number keeping it at or above this (360 Hz -> 180 Hz, 250 Hz -> 250 Hz)
     internal_min_hz: float = 125.0
+    #: R is the input sample within +- refine_s of the band-passed estimate
+    #: that deviates most from the mean input over +- baseline_s
+    refine_s: float = 0.03
+    baseline_s: float = 0.1
     band_low_hz: float = 5.0
     band_high_hz: float = 20.0
     mwi_window_s: float = 0.15
@@ -179,7 +183,7 @@ class QrsDetector:
         ip[K.DP_TWAVE] = samples(cfg.twave_window_s)
         ip[K.DP_LEARN] = samples(cfg.learn_s)
         ip[K.DP_MWI_LEN] = mwi_len
-        ip[K.DP_BP_DELAY] = int(round(group_delay_samples(self._sos, 12.0, fs)))
+        ip[K.DP_BP_DELAY] = peak_delay_samples(self._sos, fs)
         # the integral peaks about half a window after R (plus the filter
         # delays): R is searched from a window and a bit before the peak
         ip[K.DP_LOC_BACK] = loc_back
@@ -193,6 +197,8 @@ class QrsDetector:
         history = 2 * hold + loc_back + ip[K.DP_NOISE_DELAY] + mwi_len + 4
         ip[K.DP_RING] = 1 << int(np.ceil(np.log2(history + _BLOCK + 2)))
         ip[K.DP_DEC] = dec
+        ip[K.DP_REFINE] = max(1, int(round(cfg.refine_s * self.fs_hz)))
+        ip[K.DP_BASELINE] = max(1, int(round(cfg.baseline_s * self.fs_hz)))
         ip[K.DP_RAW_RING] = 1 << int(np.ceil(np.log2(ip[K.DP_RING] * dec + dec)))
         self._ip = ip
         fp = np.zeros(K.N_FPARAMS, np.float64)

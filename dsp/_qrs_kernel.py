@@ -49,7 +49,9 @@ DP_SETTLE_LEN = 12  # a lead stays unusable this long after it recovers
 DP_BLOCK = 13  # internal samples per block (history + block <= ring)
 DP_DEC = 14  # decimation: input samples averaged into one internal sample
 DP_RAW_RING = 15  # length of the input-rate ring (power of two)
-N_IPARAMS = 16
+DP_REFINE = 16  # R is refined within +- this many input samples
+DP_BASELINE = 17  # ... against the mean input over +- this many input samples
+N_IPARAMS = 18
 
 # float parameters (DF_*)
 DF_SEARCHBACK = 0  # search back after this many mean RR without a beat
@@ -90,7 +92,8 @@ DI_BAD_START = 7  # start of the current unusable stretch (-1: usable)
 DI_LEARNED = 8
 DI_QUIET_SINCE = 9  # feature-time index since which no beat was found
 DI_RAW_N = 10  # absolute index of the next input sample
-N_DI = 11
+DI_PRIMARY = 11  # the lead R is located on (changes only when clearly better)
+N_DI = 12
 
 # per-lead float state (LF_*)
 LF_LAST_X = 0  # last finite input, mV (held through NaN)
@@ -288,38 +291,55 @@ def _set_level(lf, level, floor):
 
 
 @njit
-def _locate_r(p, frings, lead_f, raw_ring, ip, mask):
+def _primary_lead(lead_f, di):
+    """The lead R is located on: it stays the same beat after beat (so RR
+    intervals do not jitter between leads) until it is unusable or another
+    lead's weight is more than twice its own."""
+    cur = di[DI_PRIMARY]
+    w_cur = lead_f[cur, LF_WEIGHT]
+    best = cur
+    w_best = w_cur
+    for lead in range(lead_f.shape[0]):
+        w = lead_f[lead, LF_WEIGHT]
+        if w > w_best:
+            best = lead
+            w_best = w
+    if w_cur <= 0.0 or w_best > 2.0 * w_cur:
+        di[DI_PRIMARY] = best
+        return best
+    return cur
+
+
+@njit
+def _locate_r(p, frings, lead_f, raw_ring, ip, di, mask):
     """Input-sample index of the R peak for a fused-feature peak at ``p``.
 
-    On the lead that shows the beat best (largest weighted normalised
-    integral), the largest absolute band-passed value in the window before
-    the peak, less the band-pass delay, gives R to within an internal
-    sample; R is then the extremum of that polarity in the input samples
-    around it."""
-    best_lead = 0
-    best_score = -1.0
-    for lead in range(lead_f.shape[0]):
-        if lead_f[lead, LF_WEIGHT] <= 0.0:
-            continue
-        score = lead_f[lead, LF_GAIN] * frings[RING_MWI, lead, p & mask]
-        if score > best_score:
-            best_score = score
-            best_lead = lead
+    On the primary lead, the largest absolute band-passed value in the
+    window before the feature peak, less the filter's delay, places the QRS
+    to within about 20 ms; R is then the input sample there that deviates
+    most from the local mean (the QRS's major deflection, whatever its
+    polarity)."""
+    lead = _primary_lead(lead_f, di)
     best = -1.0
     best_k = p
     for k in range(p - ip[DP_LOC_BACK], p + 1):
-        val = abs(frings[RING_BP, best_lead, k & mask])
+        val = abs(frings[RING_BP, lead, k & mask])
         if val > best:
             best = val
             best_k = k
-    sign = 1.0 if frings[RING_BP, best_lead, best_k & mask] >= 0.0 else -1.0
     dec = ip[DP_DEC]
     raw_mask = ip[DP_RAW_RING] - 1
     centre = (best_k - ip[DP_BP_DELAY]) * dec + (dec - 1) // 2
+    half = ip[DP_BASELINE]
+    total = 0.0
+    for k in range(centre - half, centre + half + 1):
+        total += raw_ring[lead, k & raw_mask]
+    baseline = total / (2 * half + 1)
     r = centre
-    best = -np.inf
-    for k in range(centre - dec, centre + dec + 1):
-        val = sign * raw_ring[best_lead, k & raw_mask]
+    best = -1.0
+    radius = ip[DP_REFINE]
+    for k in range(centre - radius, centre + radius + 1):
+        val = abs(raw_ring[lead, k & raw_mask] - baseline)
         if val > best:
             best = val
             r = k
@@ -548,7 +568,7 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
         if is_qrs and twave and cand_slope < fp[DF_TWAVE_SLOPE] * ds[DS_LAST_SLOPE]:
             is_qrs = False
         if is_qrs:
-            r = _locate_r(p, frings, lead_f, raw_ring, ip, mask)
+            r = _locate_r(p, frings, lead_f, raw_ring, ip, di, mask)
             # a missed beat before this one? (long interval, good candidate)
             if (last_qrs >= 0 and di[DI_SB_POS] >= 0
                     and p - last_qrs > fp[DF_SEARCHBACK] * rr_mean
@@ -565,7 +585,7 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
                 ds[DS_SB_VAL] = fp_val
                 ds[DS_SB_SLOPE] = cand_slope
                 di[DI_SB_POS] = p
-                di[DI_SB_R] = _locate_r(p, frings, lead_f, raw_ring, ip, mask)
+                di[DI_SB_R] = _locate_r(p, frings, lead_f, raw_ring, ip, di, mask)
     return n_out, n_bad
 
 
@@ -622,13 +642,17 @@ def finish(ip, fp, state, out_r, out_bad):
         di[DI_BAD_START] = -1
         n_bad = 1
     mask = ip[DP_RING] - 1
+    raw_mask = ip[DP_RAW_RING] - 1
     pad = ip[DP_HOLD] + 1
     t_end = di[DI_N]
-    for t in range(t_end, t_end + pad):
-        for lead in range(lead_f.shape[0]):
+    for lead in range(lead_f.shape[0]):
+        for t in range(t_end, t_end + pad):
             for row in range(N_RINGS):
                 frings[row, lead, t & mask] = 0.0
             bad_ring[lead, t & mask] = 0
+        # the input after the end is taken to stay at its last value
+        for k in range(n_total, n_total + (pad + 1) * ip[DP_DEC] + ip[DP_BASELINE]):
+            raw_ring[lead, k & raw_mask] = lead_f[lead, LF_LAST_X]
     scratch = np.empty(2 * pad + 2, np.int64)
     n_out, _ = _detect_block(t_end, pad, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
                              f_ring, out_r, 0, scratch, 0)

@@ -1,8 +1,9 @@
 """Accuracy regression: dsp.detect_qrs on all 48 MIT-BIH records, all leads, EC57 gross.
 
 Scored with benchmarks._ec57 (WFDB bxb rules: 150 ms window, one-to-one,
-from 5 min, VF excluded). The thresholds are the issue's targets; raise them
-to what the detector reaches so that a regression fails here.
+from 5 min, VF excluded). The issue's target is 99.80 / 99.80; the thresholds
+sit just below what the detector reaches (99.87 / 99.84 when they were set),
+so that a regression fails here.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from benchmarks._ec57 import beats_from_samples, gross_score, score_record
 from benchmarks._qrs_bench import list_records, load_record
 
 #: Gross QRS sensitivity over the 48 records must be at least this (percent).
-MIN_GROSS_SE_PCT = 99.80
+MIN_GROSS_SE_PCT = 99.85
 #: Gross QRS positive predictivity over the 48 records must be at least this (percent).
-MIN_GROSS_PPV_PCT = 99.80
+MIN_GROSS_PPV_PCT = 99.82
 N_MITDB_RECORDS = 48
 
 
