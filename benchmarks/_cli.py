@@ -7,6 +7,10 @@
                        (exit status 1 when it is not flat)
   holter bench bridge  frame parsing + decoding throughput, and what reading a
                        24-h 3-lead ISHNE file adds to its analysis
+  holter bench hrv     HRV of every chf2db / nsr2db record against NeuroKit2 on
+                       the same NN series (agreement table)
+  holter bench risk    risk model AUC with its 95 % CI, and the time of the RR
+                       part (HRV, DC, HRT, ectopy, model, score) on a 24-h record
 
 Results are written with --write to benchmarks/results/ (markdown + JSON, with
 the machine described).
@@ -50,6 +54,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     qrs.add_argument(
         "--no-cold-start", action="store_true", help="skip the cold-start subprocess timing"
     )
+    qrs.add_argument(
+        "--resample-hz",
+        type=float,
+        metavar="HZ",
+        help="resample every record to HZ before detection (beats are scored at the "
+        "record's own rate); results go to qrs_<db>_<HZ>hz",
+    )
     mem = sub.add_parser("memory", help="RSS of the streaming detector fed 24 h in 1-s chunks")
     mem.add_argument(
         "--db", type=Path, help="MIT-BIH folder to loop (default: mitdb, else synthetic ECG)"
@@ -65,6 +76,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
     )
     bridge.add_argument("--write", action="store_true", help="write bridge.md and .json")
+    for name, help_text in (
+        ("hrv", "HRV agreement with NeuroKit2 on chf2db + nsr2db"),
+        ("risk", "risk model AUC (95 % CI) and RR-part timing on a 24-h record"),
+    ):
+        rr_parser = sub.add_parser(name, help=help_text)
+        rr_parser.add_argument(
+            "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
+        )
+        rr_parser.add_argument("--write", action="store_true", help=f"write {name}.md and .json")
 
 
 def _progress(message: str) -> None:
@@ -81,7 +101,12 @@ def _run_qrs(args: argparse.Namespace) -> int:
 
     db = args.db if args.db is not None else require_physionet_dir("mitdb")
     records = [r.strip() for r in args.records.split(",") if r.strip()] if args.records else None
-    result = run_qrs_bench(db, records, leads=args.leads, peers=args.peers, progress=_progress)
+    if args.resample_hz is not None and not 100.0 <= args.resample_hz <= 1000.0:
+        raise ValueError(f"--resample-hz must be between 100 and 1000, got {args.resample_hz:g}")
+    result = run_qrs_bench(
+        db, records, leads=args.leads, peers=args.peers, resample_hz=args.resample_hz,
+        progress=_progress,
+    )
     print(_report.format_qrs_text(result))
     if not args.write:
         return 0
@@ -148,8 +173,36 @@ def _run_bridge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_rr(args: argparse.Namespace) -> int:
+    from benchmarks import _report, _rr_bench
+
+    root = require_physionet_dir()
+    for db in _rr_bench.DATABASES:
+        require_physionet_dir(db)
+    if args.bench == "hrv":
+        result = _rr_bench.run_hrv_bench(root, _progress)
+        text, md, doc = _rr_bench.hrv_text, _rr_bench.hrv_markdown, _rr_bench.hrv_json
+    else:
+        result = _rr_bench.run_risk_bench(root, _progress)
+        text, md, doc = _rr_bench.risk_text, _rr_bench.risk_markdown, _rr_bench.risk_json
+    print(text(result))
+    if args.write:
+        machine = _report.machine_description()
+        paths = _report.write_report(
+            args.out or _report.RESULTS_DIR,
+            args.bench,
+            md(result, machine, _command()),
+            doc(result, machine),
+        )
+        for p in paths:
+            _progress(f"wrote {p}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the chosen benchmark; returns the exit status."""
+    if args.bench in ("hrv", "risk"):
+        return _run_rr(args)
     if args.bench == "qrs":
         return _run_qrs(args)
     if args.bench == "bridge":

@@ -95,6 +95,16 @@ def load_record(db_dir: Path, name: str) -> EcgRecord:
     )
 
 
+def resample(signal_mv: np.ndarray, fs_hz: float, to_hz: float) -> np.ndarray:
+    """``signal_mv`` (n, n_leads) at ``fs_hz`` resampled to ``to_hz`` (polyphase filter)."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(float(to_hz) / float(fs_hz)).limit_denominator(1000)
+    return resample_poly(signal_mv, ratio.numerator, ratio.denominator, axis=0)
+
+
 def _ours_all_leads(signal: np.ndarray, fs_hz: float) -> np.ndarray:
     import dsp
 
@@ -215,6 +225,7 @@ def run_qrs_bench(
     peers: bool = False,
     window_s: float = 0.15,
     start_s: float = 300.0,
+    resample_hz: float | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> QrsBenchResult:
     """Run the detectors on every record of a database and score them (bxb rules).
@@ -231,6 +242,11 @@ def run_qrs_bench(
         Also run NeuroKit2's default detector and wfdb's XQRS on lead 0.
     window_s, start_s : float
         EC57 match window and start of scoring, seconds.
+    resample_hz : float, optional
+        Resample every record to this rate (polyphase, ``scipy.signal.resample_poly``)
+        before the detectors see it; their beats are mapped back to the
+        record's own rate for scoring against the reference. Shows how a
+        detector does at sampling rates the database was not recorded at.
     progress : callable, optional
         Called with a one-line progress message per record.
 
@@ -249,13 +265,18 @@ def run_qrs_bench(
     for k, name in enumerate(names, 1):
         rec = load_record(db_dir, name)
         if not warmup:
-            warmup = _warm_up(specs, rec.fs_hz, rec.signal_mv.shape[1])
+            warmup = _warm_up(specs, resample_hz or rec.fs_hz, rec.signal_mv.shape[1])
         signal_s += rec.duration_s
         n_leads_total += rec.signal_mv.shape[1]
+        signal_mv, fs_hz = rec.signal_mv, rec.fs_hz
+        if resample_hz is not None:
+            signal_mv, fs_hz = resample(rec.signal_mv, rec.fs_hz, resample_hz), float(resample_hz)
         for spec in specs:
             t0 = time.perf_counter()
-            peaks = spec.detect(rec.signal_mv, rec.fs_hz)
+            peaks = spec.detect(signal_mv, fs_hz)
             seconds[spec.key] += time.perf_counter() - t0
+            if resample_hz is not None:
+                peaks = np.round(np.asarray(peaks) * (rec.fs_hz / fs_hz)).astype(np.int64)
             test = beats_from_samples(peaks, rec.fs_hz, record=name)
             scores[spec.key].append(
                 score_record(rec.reference, test, window_s=window_s, start_s=start_s)
@@ -278,7 +299,7 @@ def run_qrs_bench(
             n_leads_total=leads_seen,
         )
     return QrsBenchResult(
-        db_name=db_dir.name,
+        db_name=db_dir.name if resample_hz is None else f"{db_dir.name}_{resample_hz:g}hz",
         db_dir=str(db_dir),
         records=tuple(names),
         runs=runs,
