@@ -5,6 +5,13 @@ sample indices of a (n_samples,) or (n_samples, n_leads) ECG in mV as sorted
 int64. :class:`QrsDetector` is the streaming form it is built on.
 """
 
+from dsp._beat_features import (
+    CANONICAL_FS_HZ,
+    BeatFeatureExtractor,
+    BeatFeatures,
+    TemplateConfig,
+    extract_beat_features,
+)
 from dsp._ectopy import EctopySummary, VentricularRun, ectopy_summary
 from dsp._exceptions import DspError, InvalidParameterError, InvalidSignalError
 from dsp._hourly import CircadianProfile, HourlyProfile, circadian_profile, hourly_profile
@@ -23,6 +30,9 @@ from dsp._rr_analysis import RrAnalysis, analyze_rr
 
 __all__ = [
     "BEAT_CLASSES",
+    "BeatFeatureExtractor",
+    "BeatFeatures",
+    "CANONICAL_FS_HZ",
     "CircadianProfile",
     "DspError",
     "EctopySummary",
@@ -39,6 +49,7 @@ __all__ = [
     "QrsUpdate",
     "RrAnalysis",
     "RrSeries",
+    "TemplateConfig",
     "VentricularRun",
     "analyze_qrs",
     "analyze_rr",
@@ -46,6 +57,7 @@ __all__ = [
     "deceleration_capacity",
     "detect_qrs",
     "ectopy_summary",
+    "extract_beat_features",
     "heart_rate_turbulence",
     "hourly_profile",
     "hrv_frequency_domain",
