@@ -36,8 +36,8 @@ class QrsConfig:
     """
 
     #: input is averaged down to the rate fs_hz / k, k the largest whole
-    #: number keeping it at or above this (360 Hz -> 180 Hz, 250 Hz -> 250 Hz)
-    internal_min_hz: float = 125.0
+    #: number keeping it at or above this (360 Hz -> 120 Hz, 250 Hz -> 125 Hz)
+    internal_min_hz: float = 100.0
     #: R is the input sample within +- refine_s of the band-passed estimate
     #: that deviates most from the mean input over +- baseline_s
     refine_s: float = 0.03
