@@ -62,7 +62,7 @@ def _three_leads() -> tuple[np.ndarray, object]:
 
 
 def frame_speed(x_mv: np.ndarray, fs_hz: int, frame_s: float) -> FrameSpeed:
-    from firmware_bridge._frames import FrameEncoder, FrameParser
+    from firmware_bridge import FrameEncoder, FrameParser
 
     raw = np.clip(np.rint(x_mv * 200), -32767, 32767).astype(np.int16)
     n = round(frame_s * fs_hz)

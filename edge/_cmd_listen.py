@@ -22,8 +22,7 @@ from pathlib import Path
 
 from edge._annotations import write_hol
 from edge._live import detect_frames
-from firmware_bridge._frames import Gap, Restart
-from firmware_bridge._transport import iter_frames, open_source
+from firmware_bridge import Gap, Restart, iter_frames, open_source
 
 __all__ = ["configure", "run"]
 

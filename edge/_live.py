@@ -18,9 +18,16 @@ import numpy as np
 
 import dsp
 from edge._stream import RecordBeats, merge_stretches
-from firmware_bridge import RecordInfo
-from firmware_bridge._assemble import GapStretch, StreamAssembler
-from firmware_bridge._frames import Duplicate, Frame, Gap, Restart, Resync
+from firmware_bridge import (
+    Duplicate,
+    Frame,
+    Gap,
+    GapStretch,
+    RecordInfo,
+    Restart,
+    Resync,
+    StreamAssembler,
+)
 
 __all__ = ["LiveBeats", "detect_frames"]
 

@@ -7,6 +7,7 @@ events) with its transports and a device simulator. Everything yields the same
 Imports neither ``edge`` nor ``cloud``.
 """
 
+from firmware_bridge._assemble import GapStretch, StreamAssembler
 from firmware_bridge._chunk import Chunk
 from firmware_bridge._ecgdatakit import (
     ecgdatakit_available,
@@ -22,6 +23,16 @@ from firmware_bridge._exceptions import (
     SourceError,
     TruncatedRecordError,
     UnknownFormatError,
+)
+from firmware_bridge._frames import (
+    Duplicate,
+    Frame,
+    FrameEncoder,
+    FrameParser,
+    Gap,
+    Restart,
+    Resync,
+    encode_frame,
 )
 from firmware_bridge._ishne import (
     WriteResult,
@@ -44,6 +55,7 @@ from firmware_bridge._open import (
     open_record,
 )
 from firmware_bridge._record import Annotation, RecordInfo
+from firmware_bridge._transport import iter_frames, open_sink, open_source
 from firmware_bridge._wfdb import MAX_FS_HZ, MIN_FS_HZ, iter_wfdb_chunks, open_wfdb
 
 __all__ = [
@@ -51,23 +63,34 @@ __all__ = [
     "BridgeError",
     "ChecksumError",
     "Chunk",
+    "Duplicate",
+    "Frame",
+    "FrameEncoder",
     "FrameError",
+    "FrameParser",
+    "Gap",
+    "GapStretch",
     "IshneHeader",
     "MAX_FS_HZ",
     "MIN_FS_HZ",
     "RecordFormat",
     "RecordFormatError",
     "RecordInfo",
+    "Restart",
+    "Resync",
     "SourceError",
+    "StreamAssembler",
     "TruncatedRecordError",
     "UnknownFormatError",
     "WriteResult",
     "crc16_ccitt",
     "detect_format",
     "ecgdatakit_available",
+    "encode_frame",
     "iter_chunks",
     "iter_ecgdatakit_chunks",
     "iter_edf_chunks",
+    "iter_frames",
     "iter_ishne_chunks",
     "iter_record_chunks",
     "iter_wfdb_chunks",
@@ -75,6 +98,8 @@ __all__ = [
     "open_edf",
     "open_ishne",
     "open_record",
+    "open_sink",
+    "open_source",
     "open_wfdb",
     "pack_ishne_header",
     "parse_ishne_header",

@@ -17,8 +17,7 @@ import numpy as np
 import pytest
 
 from edge._live import detect_frames
-from firmware_bridge import iter_record_chunks, open_record
-from firmware_bridge._frames import FrameParser, Gap
+from firmware_bridge import FrameParser, Gap, iter_record_chunks, open_record
 from firmware_bridge._simulate import Impairment, device_frames
 from holter._cli import main
 
