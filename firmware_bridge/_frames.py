@@ -44,7 +44,6 @@ SYNC = b"\xa5\x5a"
 VERSION = 1
 FLAG_DELTA = 0x01
 FLAG_END = 0x02
-_KNOWN_FLAGS = FLAG_DELTA | FLAG_END
 _HEAD = struct.Struct("<2sBBIIQHHBBHHHH")
 HEADER_BYTES = _HEAD.size + 2
 TRAILER_BYTES = 4
@@ -60,9 +59,6 @@ MAX_DEVICES = 256
 _U32 = 1 << 32
 _crc16 = binascii.crc_hqx
 _crc32 = zlib.crc32
-_unpack_head = _HEAD.unpack_from
-_unpack_u16 = struct.Struct("<H").unpack_from
-_unpack_u32 = struct.Struct("<I").unpack_from
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -151,12 +147,6 @@ class Restart:
     device_id: int
     expected_seq: int
     seq: int
-
-
-def _payload_bytes(n_samples: int, n_leads: int, delta: bool) -> int:
-    if not delta or n_samples == 0:
-        return 2 * n_samples * n_leads
-    return 2 * n_leads + (n_samples - 1) * n_leads
 
 
 def encode_frame(
@@ -255,6 +245,20 @@ class FrameEncoder:
         return raw
 
 
+class _FrameSlots:
+    """:class:`Frame`'s slot layout without the frozen guard.
+
+    The parser fills one of these and retypes it as a :class:`Frame` (same
+    slots, so CPython allows the ``__class__`` assignment): the frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__``,
+    which costs about five times as much and was the largest per-frame cost
+    left once the bytes were parsed in a kernel. The object that comes out is
+    an ordinary, frozen :class:`Frame`.
+    """
+
+    __slots__ = Frame.__slots__
+
+
 class _DeviceState:
     __slots__ = ("next_seq", "next_timestamp_us")
 
@@ -263,12 +267,23 @@ class _DeviceState:
         self.next_timestamp_us = next_timestamp_us
 
 
+#: Rows of the parser's reusable frame table (16 int64 columns: 512 KiB).
+_TABLE_ROWS = 4096
+#: Samples decoded per kernel call at most (a fresh block per call: the
+#: frames' sample arrays are views of it).
+_BLOCK_SAMPLES = 1 << 20
+
+
 class FrameParser:
     """Bytes in, frames and events out (see the module docstring).
 
     Memory is bounded: between calls the parser keeps less than one frame
-    (:data:`MAX_FRAME_BYTES`) of bytes and the sequence state of at most
-    :data:`MAX_DEVICES` devices.
+    (:data:`MAX_FRAME_BYTES`) of bytes, a 512 KiB scratch table and the
+    sequence state of at most :data:`MAX_DEVICES` devices.
+
+    The frames of one :meth:`feed` share one sample block: each frame's
+    ``samples`` is a view of its own part of it (writing to one never
+    changes another).
 
     Attributes
     ----------
@@ -277,8 +292,13 @@ class FrameParser:
     """
 
     def __init__(self) -> None:
+        from firmware_bridge import _frame_kernel  # Numba is loaded only when frames are parsed
+
+        self._kernel = _frame_kernel
+        self._table = np.empty((0, _frame_kernel.N_COLUMNS), np.int64)
         self._buf = b""
         self._devices: OrderedDict[int, _DeviceState] = OrderedDict()
+        self._last_device: int | None = None  # the most recently used entry of _devices
         self._skipped = 0
         self._bad_head = 0
         self._bad_crc = 0
@@ -296,65 +316,77 @@ class FrameParser:
         """Parse `data` (continuing the stream); returns frames and events in order."""
         buf = self._buf + bytes(data) if self._buf else bytes(data)
         out: list = []
-        pos = 0
+        if not buf:
+            return out
+        k = self._kernel
+        arr = np.frombuffer(buf, np.uint8)
         end = len(buf)
-        find = buf.find
-        frombuffer, accumulate = np.frombuffer, np.add.accumulate
-        while True:
-            i = find(SYNC, pos)
-            if i < 0:
-                keep = end - 1 if end and buf[end - 1] == 0xA5 else end
-                self._skipped += keep - pos
-                pos = keep
-                break
-            if end - i < HEADER_BYTES:
-                self._skipped += i - pos
-                pos = i
-                break
-            (_, version, flags, device, seq, ts, fs, res, n_leads, _, n, off, sat, size) = _unpack_head(buf, i)
-            if (
-                _crc16(buf[i : i + HEADER_BYTES - 2], 0xFFFF) != _unpack_u16(buf, i + HEADER_BYTES - 2)[0]
-                or version != VERSION or flags & ~_KNOWN_FLAGS or not 1 <= n_leads <= MAX_LEADS
-                or n * n_leads > MAX_FRAME_SAMPLES or fs == 0 or res == 0
-                or size != _payload_bytes(n, n_leads, flags & FLAG_DELTA)
-            ):
-                self._bad_head += 1
-                self._skipped += i + 1 - pos
-                pos = i + 1
-                continue
-            stop = i + HEADER_BYTES + size
-            if end - stop < TRAILER_BYTES:
-                self._skipped += i - pos
-                pos = i
-                break
-            if _crc32(buf[i:stop]) != _unpack_u32(buf, stop)[0]:
-                self._bad_crc += 1
-                self._skipped += i + 1 - pos
-                pos = i + 1
-                continue
-            self._skipped += i - pos
-            pos = stop + TRAILER_BYTES
-            if self._skipped:
-                out.append(Resync(self._skipped, self._bad_head, self._bad_crc))
-                self.skipped_bytes += self._skipped
-                self._skipped = self._bad_head = self._bad_crc = 0
-            start = i + HEADER_BYTES
-            if flags & FLAG_DELTA and n > 1:
-                samples = np.empty((n, n_leads), dtype=np.int16)
-                samples[0] = frombuffer(buf, "<i2", n_leads, start)
-                samples[1:] = frombuffer(buf, np.int8, (n - 1) * n_leads, start + 2 * n_leads).reshape(n - 1, n_leads)
-                accumulate(samples, axis=0, out=samples)  # int16 wraps like the encoder's differences
-            else:
-                samples = frombuffer(buf, "<i2", n * n_leads, start).reshape(n, n_leads).copy()
-            if not self._sequence(out, device, seq, ts, fs, n):
-                continue  # a duplicate: reported, not delivered
-            self.frames += 1
-            out.append(Frame(device, seq, ts, fs, res, samples, off, sat, bool(flags & FLAG_END)))
+        rows = min(end // k.MIN_FRAME_BYTES + 1, max(1, _TABLE_ROWS))
+        if self._table.shape[0] < rows:
+            self._table = np.empty((rows, k.N_COLUMNS), np.int64)
+        pos = 0
+        full = True
+        while full:
+            block = np.empty(min(end - pos, max(_BLOCK_SAMPLES, MAX_FRAME_SAMPLES)), np.int16)  # room for >= 1 frame
+            n_frames, pos, skipped, bad_head, bad_crc, used, full = map(int, k.scan_frames(
+                arr, pos, k.CRC16_TABLE, k.CRC32_TABLE, self._table, block))  # Python ints also without JIT
+            if n_frames:
+                if 2 * used < block.size:  # mostly garbage: do not keep the unused part alive
+                    block = block[:used].copy()
+                self._deliver(out, self._table[:n_frames], block)
+            self._skipped += skipped
+            self._bad_head += bad_head
+            self._bad_crc += bad_crc
         self._buf = buf[pos:]
         if len(self._buf) > MAX_FRAME_BYTES:  # cannot happen; a guard for the bound
             self._skipped += len(self._buf) - MAX_FRAME_BYTES
             self._buf = self._buf[-MAX_FRAME_BYTES:]
         return out
+
+    def _deliver(self, out: list, table: np.ndarray, block: np.ndarray) -> None:
+        """Frame and event objects for the kernel's rows, in stream order."""
+        rows = table.tolist()
+        devices = self._devices
+        get_state = devices.get
+        append = out.append
+        new_frame = object.__new__
+        last_device = self._last_device
+        delivered = 0
+        for row, samples in zip(rows, _sample_views(rows, table, block), strict=True):
+            (skipped, bad_head, bad_crc, flags, device, seq, ts_lo, ts_hi, fs, res, _, n, off, sat, duration,
+             _) = row
+            if skipped or self._skipped:
+                skipped += self._skipped
+                append(Resync(skipped, bad_head + self._bad_head, bad_crc + self._bad_crc))
+                self.skipped_bytes += skipped
+                self._skipped = self._bad_head = self._bad_crc = 0
+            ts = ts_hi << 32 | ts_lo
+            state = get_state(device)
+            if state is not None and seq == state.next_seq:  # the usual case: the next frame
+                if device != last_device:
+                    devices.move_to_end(device)
+                    last_device = device
+                state.next_seq = (seq + 1) & 0xFFFFFFFF
+                state.next_timestamp_us = ts + duration
+            else:
+                last_device = device
+                if not self._sequence(out, device, seq, ts, fs, n):
+                    continue  # a duplicate: reported, not delivered
+            frame = new_frame(_FrameSlots)
+            frame.device_id = device
+            frame.seq = seq
+            frame.timestamp_us = ts
+            frame.fs_hz = fs
+            frame.resolution_nv = res
+            frame.samples = samples
+            frame.lead_off_mask = off
+            frame.saturated_mask = sat
+            frame.end_of_stream = flags & FLAG_END != 0
+            frame.__class__ = Frame
+            append(frame)
+            delivered += 1
+        self._last_device = last_device
+        self.frames += delivered
 
     def _sequence(self, out: list, device: int, seq: int, ts: int, fs: int, n: int) -> bool:
         """Check `seq` against the device's expected one; False for a duplicate."""
@@ -388,3 +420,23 @@ class FrameParser:
         self._buf = b""
         self._skipped = self._bad_head = self._bad_crc = 0
         return out
+
+
+def _sample_views(rows: list[list[int]], table: np.ndarray, block: np.ndarray) -> list[np.ndarray]:
+    """Each row's (n_samples, n_leads) view of `block`.
+
+    Runs of frames with the same shape lie back to back in the block, so one
+    reshape to (frames, n_samples, n_leads) and iterating it gives their views
+    far faster than slicing per frame.
+    """
+    from firmware_bridge._frame_kernel import COL_LEADS, COL_N, COL_OFFSET
+
+    n_rows = len(rows)
+    shape = table[:, COL_N] * 32 + table[:, COL_LEADS]  # n_leads <= 16
+    cuts = (np.flatnonzero(shape[1:] != shape[:-1]) + 1).tolist()
+    views: list[np.ndarray] = []
+    for a, b in zip([0, *cuts], [*cuts, n_rows], strict=True):
+        first = rows[a]
+        n, n_leads, offset = first[COL_N], first[COL_LEADS], first[COL_OFFSET]
+        views.extend(block[offset : offset + (b - a) * n * n_leads].reshape(b - a, n, n_leads))
+    return views
