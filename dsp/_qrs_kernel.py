@@ -447,22 +447,79 @@ def _accept(p, r, slope, value, spk_gain, ip, fp, ds, di, rr, lead_f, frings, ou
 # stage 2
 # ---------------------------------------------------------------------------
 @njit
+def _judge_peak(p, fp_val, ip, fp, ds, di, rr, lead_f, frings, raw_ring, out_r, n_out):
+    """Decide whether the fused-feature peak at ``p`` (value ``fp_val``) is a
+    QRS, a T wave or noise, and act on it; returns n_out."""
+    mask = ip[DP_RING] - 1
+    hold = ip[DP_HOLD]
+    last_qrs = di[DI_LAST_QRS]
+    if last_qrs >= 0 and p - last_qrs < ip[DP_REFRACTORY]:
+        return n_out
+    rr_mean = min(ds[DS_RR_MEAN], float(ip[DP_RR_MAX]))
+    cand_slope = _candidate_slope(p, frings, lead_f, ip[DP_MWI_LEN], mask)
+    thr1 = ds[DS_NPK] + fp[DF_THR_FRAC] * (ds[DS_SPK] - ds[DS_NPK])
+    is_qrs = fp_val > thr1
+    # premature (sooner than a fraction of the mean RR) needs more
+    if (is_qrs and last_qrs >= 0 and p - last_qrs < fp[DF_EARLY_RR] * rr_mean
+            and fp_val < fp[DF_EARLY_SPK] * ds[DS_SPK]):
+        is_qrs = False
+    # near the last QRS and with much less slope: a T wave
+    twave = last_qrs >= 0 and p - last_qrs < ip[DP_TWAVE]
+    if is_qrs and twave and cand_slope < fp[DF_TWAVE_SLOPE] * ds[DS_LAST_SLOPE]:
+        is_qrs = False
+    if is_qrs:
+        r = _locate_r(p, frings, lead_f, raw_ring, ip, di, mask)
+        # a missed beat before this one? (long interval, good candidate)
+        if (last_qrs >= 0 and di[DI_SB_POS] >= 0
+                and p - last_qrs > fp[DF_SEARCHBACK] * rr_mean
+                and ds[DS_SB_VAL] > 0.5 * thr1
+                and p - di[DI_SB_POS] >= ip[DP_REFRACTORY]):
+            n_out = _accept(di[DI_SB_POS], di[DI_SB_R], ds[DS_SB_SLOPE], ds[DS_SB_VAL],
+                            0.25, ip, fp, ds, di, rr, lead_f, frings, out_r, n_out)
+        _update_levels(p, frings, lead_f, fp[DF_LEVEL_FLOOR], hold, mask)
+        n_out = _accept(p, r, cand_slope, fp_val, 0.125, ip, fp, ds, di, rr, lead_f,
+                        frings, out_r, n_out)
+    else:
+        ds[DS_NPK] = 0.125 * fp_val + 0.875 * ds[DS_NPK]
+        if fp_val > ds[DS_SB_VAL] and not twave:
+            ds[DS_SB_VAL] = fp_val
+            ds[DS_SB_SLOPE] = cand_slope
+            di[DI_SB_POS] = p
+            di[DI_SB_R] = _locate_r(p, frings, lead_f, raw_ring, ip, di, mask)
+    return n_out
+
+
+@njit
 def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring, f_ring,
                   out_r, n_out, out_bad, n_bad):
     """Stage 2 over internal samples ``t0 .. t0+n-1`` (features in the rings).
 
     R peaks go to ``out_r`` and unusable stretches to ``out_bad`` as
-    input-sample indices."""
+    input-sample indices. The state read at every sample is kept in local
+    variables (the arrays are updated with them, and they are reloaded after
+    the rare calls that change the arrays), so the compiler can keep them in
+    registers.
+    """
     n_leads = lead_f.shape[0]
     mask = ip[DP_RING] - 1
     hold = ip[DP_HOLD]
-    refractory = ip[DP_REFRACTORY]
     learn = ip[DP_LEARN]
+    dec = ip[DP_DEC]
+    rescue = ip[DP_RESCUE]
+    rr_max = float(ip[DP_RR_MAX])
     floor = fp[DF_LEVEL_FLOOR]
     g_max = fp[DF_G_MAX]
+    searchback = fp[DF_SEARCHBACK]
+    decay = fp[DF_RESCUE_DECAY]
+    learned = di[DI_LEARNED] != 0
+    bad_start = di[DI_BAD_START]
+    quiet_since = di[DI_QUIET_SINCE]
+    last_qrs = di[DI_LAST_QRS]
+    sb_pos = di[DI_SB_POS]
+    last_wsum = ds[DS_WSUM]
+    inv_wsum = ds[DS_INV_WSUM]
     for t in range(t0, t0 + n):
         k = t & mask
-        learned = di[DI_LEARNED] != 0
         # ---- fuse the leads --------------------------------------------
         wsum = 0.0
         fused = 0.0
@@ -485,11 +542,10 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
             # cannot outvote the other leads however small its weight
             g = lead_f[lead, LF_INV_LEVEL] * m
             fused += w * (g if g < g_max else g_max)
-        if wsum != ds[DS_WSUM]:  # the usable leads changed: one division, not one a sample
-            ds[DS_WSUM] = wsum
-            ds[DS_INV_WSUM] = 1.0 / wsum if wsum > 0.0 else 0.0
-        f_ring[k] = fused * ds[DS_INV_WSUM]
-        di[DI_N] = t + 1
+        if wsum != last_wsum:  # the usable leads changed: one division, not one a sample
+            last_wsum = wsum
+            inv_wsum = 1.0 / wsum if wsum > 0.0 else 0.0
+        f_ring[k] = fused * inv_wsum
         # ---- learning period ------------------------------------------
         if not learned:
             if t + 1 >= learn:
@@ -501,43 +557,45 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
                     _set_level(lf, 0.5 * lf[LF_LEVEL], floor)
                 ds[DS_SPK] = 0.6
                 ds[DS_NPK] = 0.05
+                learned = True
                 di[DI_LEARNED] = 1
-                di[DI_QUIET_SINCE] = t
+                quiet_since = t
             continue
         # ---- unusable stretches (no lead usable) -------------------------
         if wsum == 0.0:
-            if di[DI_BAD_START] < 0:
-                di[DI_BAD_START] = t
+            if bad_start < 0:
+                bad_start = t
             continue
-        if di[DI_BAD_START] >= 0:
-            out_bad[2 * n_bad] = di[DI_BAD_START] * ip[DP_DEC]
-            out_bad[2 * n_bad + 1] = t * ip[DP_DEC]
+        if bad_start >= 0:
+            out_bad[2 * n_bad] = bad_start * dec
+            out_bad[2 * n_bad + 1] = t * dec
             n_bad += 1
-            di[DI_BAD_START] = -1
+            bad_start = -1
             # the rhythm context is stale after a gap: no search-back across it
+            sb_pos = -1
             di[DI_SB_POS] = -1
             ds[DS_SB_VAL] = 0.0
+            last_qrs = -1
             di[DI_LAST_QRS] = -1
-            di[DI_QUIET_SINCE] = t
+            quiet_since = t
         # ---- rescue: long without a beat, relax the levels ----------------
-        if t - di[DI_QUIET_SINCE] > ip[DP_RESCUE]:
-            decay = fp[DF_RESCUE_DECAY]
+        if t - quiet_since > rescue:
             spk = ds[DS_SPK] * decay
             ds[DS_SPK] = spk if spk > 2.0 * ds[DS_NPK] else 2.0 * ds[DS_NPK]
             for lead in range(n_leads):
                 _set_level(lead_f[lead], lead_f[lead, LF_LEVEL] * decay, floor)
         # ---- search-back for a missed beat -------------------------------
-        last_qrs = di[DI_LAST_QRS]
-        rr_mean = ds[DS_RR_MEAN]
-        if rr_mean > ip[DP_RR_MAX]:
-            rr_mean = ip[DP_RR_MAX]
-        if (last_qrs >= 0 and di[DI_SB_POS] >= 0
-                and t - hold - last_qrs > fp[DF_SEARCHBACK] * rr_mean):
+        if (last_qrs >= 0 and sb_pos >= 0
+                and t - hold - last_qrs > searchback * min(ds[DS_RR_MEAN], rr_max)):
             thr1 = ds[DS_NPK] + fp[DF_THR_FRAC] * (ds[DS_SPK] - ds[DS_NPK])
             if ds[DS_SB_VAL] > 0.5 * thr1:
-                _update_levels(di[DI_SB_POS], frings, lead_f, floor, hold, mask)
-                n_out = _accept(di[DI_SB_POS], di[DI_SB_R], ds[DS_SB_SLOPE], ds[DS_SB_VAL],
+                di[DI_N] = t + 1
+                _update_levels(sb_pos, frings, lead_f, floor, hold, mask)
+                n_out = _accept(sb_pos, di[DI_SB_R], ds[DS_SB_SLOPE], ds[DS_SB_VAL],
                                 0.25, ip, fp, ds, di, rr, lead_f, frings, out_r, n_out)
+                last_qrs = di[DI_LAST_QRS]
+                quiet_since = di[DI_QUIET_SINCE]
+                sb_pos = di[DI_SB_POS]
         # ---- is p = t - hold a peak of the fused feature? ----------------
         p = t - hold
         if p < learn + hold:
@@ -555,37 +613,19 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
                 break
         if not is_peak:
             continue
+        di[DI_N] = t + 1
+        n_out = _judge_peak(p, fp_val, ip, fp, ds, di, rr, lead_f, frings, raw_ring, out_r,
+                            n_out)
         last_qrs = di[DI_LAST_QRS]
-        if last_qrs >= 0 and p - last_qrs < refractory:
-            continue
-        cand_slope = _candidate_slope(p, frings, lead_f, ip[DP_MWI_LEN], mask)
-        thr1 = ds[DS_NPK] + fp[DF_THR_FRAC] * (ds[DS_SPK] - ds[DS_NPK])
-        is_qrs = fp_val > thr1
-        if (is_qrs and last_qrs >= 0 and p - last_qrs < fp[DF_EARLY_RR] * rr_mean
-                and fp_val < fp[DF_EARLY_SPK] * ds[DS_SPK]):
-            is_qrs = False
-        twave = last_qrs >= 0 and p - last_qrs < ip[DP_TWAVE]
-        if is_qrs and twave and cand_slope < fp[DF_TWAVE_SLOPE] * ds[DS_LAST_SLOPE]:
-            is_qrs = False
-        if is_qrs:
-            r = _locate_r(p, frings, lead_f, raw_ring, ip, di, mask)
-            # a missed beat before this one? (long interval, good candidate)
-            if (last_qrs >= 0 and di[DI_SB_POS] >= 0
-                    and p - last_qrs > fp[DF_SEARCHBACK] * rr_mean
-                    and ds[DS_SB_VAL] > 0.5 * thr1
-                    and p - di[DI_SB_POS] >= refractory):
-                n_out = _accept(di[DI_SB_POS], di[DI_SB_R], ds[DS_SB_SLOPE], ds[DS_SB_VAL],
-                                0.25, ip, fp, ds, di, rr, lead_f, frings, out_r, n_out)
-            _update_levels(p, frings, lead_f, floor, hold, mask)
-            n_out = _accept(p, r, cand_slope, fp_val, 0.125, ip, fp, ds, di, rr, lead_f,
-                            frings, out_r, n_out)
-        else:
-            ds[DS_NPK] = 0.125 * fp_val + 0.875 * ds[DS_NPK]
-            if fp_val > ds[DS_SB_VAL] and not twave:
-                ds[DS_SB_VAL] = fp_val
-                ds[DS_SB_SLOPE] = cand_slope
-                di[DI_SB_POS] = p
-                di[DI_SB_R] = _locate_r(p, frings, lead_f, raw_ring, ip, di, mask)
+        quiet_since = di[DI_QUIET_SINCE]
+        sb_pos = di[DI_SB_POS]
+    di[DI_N] = t0 + n
+    di[DI_BAD_START] = bad_start
+    di[DI_QUIET_SINCE] = quiet_since
+    di[DI_LAST_QRS] = last_qrs
+    di[DI_SB_POS] = sb_pos
+    ds[DS_WSUM] = last_wsum
+    ds[DS_INV_WSUM] = inv_wsum
     return n_out, n_bad
 
 
