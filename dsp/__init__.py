@@ -25,7 +25,14 @@ from dsp._hrv import (
 )
 from dsp._prsa import PrsaResult, deceleration_capacity
 from dsp._qrs import QrsConfig, QrsDetector, QrsResult, QrsUpdate, analyze_qrs, detect_qrs
-from dsp._rr import BEAT_CLASSES, RrSeries, rr_series, rr_series_from_samples
+from dsp._rr import (
+    BEAT_CLASSES,
+    CLASS_OF_SYMBOL,
+    RrSeries,
+    rr_series,
+    rr_series_from_annotation,
+    rr_series_from_samples,
+)
 from dsp._rr_analysis import RrAnalysis, analyze_rr
 
 __all__ = [
@@ -33,6 +40,7 @@ __all__ = [
     "BeatFeatureExtractor",
     "BeatFeatures",
     "CANONICAL_FS_HZ",
+    "CLASS_OF_SYMBOL",
     "CircadianProfile",
     "DspError",
     "EctopySummary",
@@ -64,5 +72,6 @@ __all__ = [
     "hrv_time_domain",
     "lomb_psd",
     "rr_series",
+    "rr_series_from_annotation",
     "rr_series_from_samples",
 ]

@@ -31,12 +31,33 @@ import numpy as np
 
 from dsp._exceptions import InvalidParameterError, InvalidSignalError
 
-__all__ = ["BEAT_CLASSES", "RrSeries", "rr_series", "rr_series_from_samples"]
+__all__ = [
+    "BEAT_CLASSES",
+    "CLASS_OF_SYMBOL",
+    "RrSeries",
+    "rr_series",
+    "rr_series_from_annotation",
+    "rr_series_from_samples",
+]
 
 #: Beat classes accepted, in code order (code = index): normal, supraventricular
 #: ectopic, ventricular ectopic, fusion, unclassifiable.
 BEAT_CLASSES: tuple[str, ...] = ("N", "A", "V", "F", "Q")
 CODE_N, CODE_A, CODE_V, CODE_F, CODE_Q = range(5)
+
+#: MIT-BIH beat annotation symbol -> beat class (ANSI/AAMI EC57 grouping):
+#: normal and bundle-branch-block / escape beats are N, supraventricular
+#: ectopic beats A, ventricular ectopic beats V, fusion F, paced and
+#: unclassifiable beats Q. Other symbols are not beats.
+CLASS_OF_SYMBOL: dict[str, str] = {
+    **dict.fromkeys("NLRejB", "N"),
+    **dict.fromkeys("AaJSn", "A"),
+    **dict.fromkeys("VEr", "V"),
+    "F": "F",
+    **dict.fromkeys("/fQ?", "Q"),
+}
+#: Annotation symbols that mark noise or a change of signal quality.
+NOISE_SYMBOLS = frozenset("~")
 
 #: Default plausible NN range: shorter intervals are double detections, longer
 #: ones missed beats or gaps (HRV only; pauses are measured on all intervals).
@@ -209,6 +230,49 @@ def rr_series_from_samples(
         samples.astype(np.float64) / fs_hz,
         labels,
         noise_time_s=noise,
+        min_rr_ms=min_rr_ms,
+        max_rr_ms=max_rr_ms,
+    )
+
+
+def rr_series_from_annotation(
+    samples: np.ndarray,
+    symbols: Sequence[str],
+    fs_hz: float,
+    *,
+    min_rr_ms: float = DEFAULT_MIN_RR_MS,
+    max_rr_ms: float = DEFAULT_MAX_RR_MS,
+) -> RrSeries:
+    """:func:`rr_series` from the samples and symbols of a WFDB annotation.
+
+    Beat symbols are grouped into classes with :data:`CLASS_OF_SYMBOL`; ``~``
+    annotations become noise markers; every other annotation (rhythm ``+``,
+    artefact ``|``, comments ...) is ignored.
+
+    Parameters
+    ----------
+    samples : array_like of int, (n,)
+        Annotation sample numbers.
+    symbols : sequence of str, (n,)
+        Annotation symbols.
+    fs_hz : float
+        Sampling frequency of the sample numbers, Hz.
+    """
+    samples = np.asarray(samples)
+    sym = np.asarray(symbols, dtype=object)
+    if samples.ndim != 1 or sym.shape != samples.shape:
+        raise InvalidParameterError(
+            f"samples and symbols must be 1-D of one length; got {samples.shape} and {sym.shape}"
+        )
+    classes = np.array([CLASS_OF_SYMBOL.get(x, "") for x in sym], dtype="<U1")
+    is_beat = classes != ""
+    is_noise = np.isin(sym.astype(str), list(NOISE_SYMBOLS))
+    beat_samples = samples[is_beat]
+    return rr_series_from_samples(
+        beat_samples,
+        fs_hz,
+        classes[is_beat],
+        noise_samples=samples[is_noise],
         min_rr_ms=min_rr_ms,
         max_rr_ms=max_rr_ms,
     )

@@ -79,3 +79,21 @@ class TestBadInput:
     def test_errors_are_value_errors(self):
         assert issubclass(InvalidParameterError, ValueError)
         assert issubclass(dsp.InvalidSignalError, ValueError)
+
+
+class TestFromAnnotation:
+    def test_symbols_are_grouped_and_non_beats_dropped(self):
+        samples = np.array([0, 100, 150, 200, 250, 300, 350, 400, 450])
+        symbols = ["N", "L", "|", "V", "~", "a", "+", "/", "F"]
+        rr = dsp.rr_series_from_annotation(samples, symbols, 100.0)
+        assert "".join(dsp.BEAT_CLASSES[c] for c in rr.beat_code) == "NNVAQF"
+        np.testing.assert_allclose(rr.beat_time_s, [0.0, 1.0, 2.0, 3.0, 4.0, 4.5])
+        # the '~' at 2.5 s falls inside the V -> A interval: unusable
+        assert rr.usable_mask.tolist() == [True, True, False, True, True]
+
+    def test_every_mitbih_beat_symbol_has_a_class(self):
+        assert set("NLRBAaJSVrFejnE/fQ?") <= set(dsp.CLASS_OF_SYMBOL)
+
+    def test_length_mismatch(self):
+        with pytest.raises(InvalidParameterError, match="one length"):
+            dsp.rr_series_from_annotation(np.arange(3), ["N"], 100.0)
