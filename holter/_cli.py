@@ -52,6 +52,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "edge._cmd_listen",
         "receive a device's live frame stream (TCP, serial, stdin) and detect its beats",
     ),
+    "risk": (
+        "edge._cmd_risk",
+        "score cardiac risk (HRV, DC, HRT, ectopy, TFLite model) from a beat annotation file",
+    ),
 }
 
 
