@@ -29,19 +29,68 @@ _MAX_CALL = 1 << 20
 
 @dataclass(frozen=True)
 class QrsConfig:
-    """Tunable settings of the detector, in physical units.
+    """Settings of the QRS detector, in physical units.
 
-    The defaults are the ones measured in ``benchmarks/results/``; change them
-    only with a benchmark run to show what the change does.
+    The defaults are the ones measured in ``benchmarks/results/qrs_*.md``
+    (tuned on the 48 MIT-BIH records, checked on the QT Database and on
+    MIT-BIH resampled to 128-1000 Hz); change one only with a benchmark run
+    that shows what the change does. Durations are in seconds, rates in Hz.
+
+    Attributes
+    ----------
+    internal_min_hz : float
+        The input is averaged down to ``fs_hz / k``, ``k`` the largest whole
+        number that keeps it at or above this (360 Hz -> 120 Hz, 250 Hz ->
+        125 Hz, 128 Hz -> 128 Hz). QRS energy lies below 40 Hz.
+    band_low_hz, band_high_hz : float
+        Band-pass edges (Butterworth, second order each).
+    mwi_window_s : float
+        Moving-window integral length.
+    peak_hold_s : float
+        A peak of the fused feature is the largest value within this either
+        side; it is decided this long after it happens.
+    refractory_s : float
+        No two beats closer than this.
+    twave_window_s, twave_slope_ratio : float
+        A candidate within ``twave_window_s`` of the last beat whose slope is
+        below ``twave_slope_ratio`` of that beat's is a T wave.
+    searchback_rr, max_rr_s : float
+        With no beat for ``searchback_rr`` mean RR intervals (the mean capped
+        at ``max_rr_s``), the best candidate since the last beat is taken if
+        it reaches half the threshold.
+    learn_s : float
+        Learning period at the start: levels are set, no beat is reported.
+    flat_s, settle_s : float
+        A lead whose internal samples stay exactly equal for ``flat_s`` is
+        flat or clipped; after any unusable stretch a lead waits
+        ``settle_s`` before it counts again.
+    level_floor : float
+        Lowest QRS level a lead's integral is divided by, (mV/s)^2: a lead
+        quieter than a QRS of about 0.05 mV is never amplified into beats.
+    rescue_s, rescue_halving_s : float
+        After ``rescue_s`` without a beat the levels relax, halving every
+        ``rescue_halving_s``, so one huge artifact cannot blind the detector.
+    noise_ref : float
+        A lead whose peaks between beats reach this fraction of its QRS
+        level counts half in the fused feature (weight ``1 / (1 + (noise /
+        noise_ref) ** 2)``).
+    premature_rr, premature_level : float
+        A candidate sooner than ``premature_rr`` mean RR intervals after the
+        last beat must reach ``premature_level`` of the signal level.
+    threshold_fraction : float
+        Detection threshold, as the fraction of the way from the noise level
+        to the signal level (Pan & Tompkins: 0.25).
+    lead_clip : float
+        Each lead's integral, in units of its own QRS level, is clipped here
+        before the leads are averaged, so an artifact in a noisy lead cannot
+        outvote a clean one.
+    refine_s, baseline_s : float
+        R is the input sample within ``refine_s`` of the band-pass estimate
+        that deviates most from the mean input over ``baseline_s`` either
+        side (the QRS's major deflection, whatever its polarity).
     """
 
-    #: input is averaged down to the rate fs_hz / k, k the largest whole
-    #: number keeping it at or above this (360 Hz -> 120 Hz, 250 Hz -> 125 Hz)
     internal_min_hz: float = 100.0
-    #: R is the input sample within +- refine_s of the band-passed estimate
-    #: that deviates most from the mean input over +- baseline_s
-    refine_s: float = 0.03
-    baseline_s: float = 0.1
     band_low_hz: float = 5.0
     band_high_hz: float = 20.0
     mwi_window_s: float = 0.15
@@ -54,26 +103,32 @@ class QrsConfig:
     learn_s: float = 2.0
     flat_s: float = 0.3
     settle_s: float = 0.3
-    #: lowest QRS level of a lead's integral, (mV/s)^2: leads quieter than a
-    #: QRS of about 0.05 mV are never amplified into beats
     level_floor: float = 0.5
-    #: after this long without a beat, levels relax (halving every
-    #: ``rescue_halving_s``) so one huge artifact cannot blind the detector
     rescue_s: float = 3.0
     rescue_halving_s: float = 1.0
-    #: a lead whose inter-beat peaks reach this fraction of its QRS level
-    #: counts half in the fused feature
     noise_ref: float = 0.05
-    #: a candidate sooner than ``premature_rr`` mean RR intervals after the
-    #: last beat must reach ``premature_level`` of the running signal level
     premature_rr: float = 0.5
     premature_level: float = 0.5
-    #: detection threshold, as a fraction of the way from the noise level to
-    #: the signal level (Pan & Tompkins: 0.25)
     threshold_fraction: float = 0.25
-    #: a lead's integral, in units of its own QRS level, is clipped here
-    #: before the leads are averaged
     lead_clip: float = 3.0
+    refine_s: float = 0.03
+    baseline_s: float = 0.1
+
+    def __post_init__(self):
+        for name, value in vars(self).items():
+            if not (isinstance(value, int | float) and np.isfinite(value) and value > 0):
+                raise InvalidParameterError(
+                    f"QrsConfig.{name} must be a positive number, got {value!r}"
+                )
+        if not self.band_low_hz < self.band_high_hz:
+            raise InvalidParameterError(
+                f"QrsConfig.band_low_hz must be below band_high_hz, got "
+                f"{self.band_low_hz!r} and {self.band_high_hz!r}"
+            )
+        if self.threshold_fraction >= 1.0:
+            raise InvalidParameterError(
+                f"QrsConfig.threshold_fraction must be below 1, got {self.threshold_fraction!r}"
+            )
 
 
 @dataclass(frozen=True)

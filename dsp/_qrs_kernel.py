@@ -1,23 +1,27 @@
 """Numba kernels of the streaming QRS detector.
 
 :func:`process` runs the detector over a chunk of any length. Inside, it
-works in blocks of ``DP_BLOCK`` samples through short rings that stay in the
-CPU cache, in two stages:
+works in blocks of ``DP_BLOCK`` internal samples through short rings that
+stay in the CPU cache, in two stages:
 
-1. per lead (:func:`_lead_block`): band-pass (second-order sections),
-   five-point derivative, squaring and a moving-window integral (Pan &
-   Tompkins 1985), and a flag for samples where the lead is unusable
-   (lead-off/NaN, flat or clipped at a rail, and a settling time after);
-2. fused decision (:func:`_detect_block`): each lead's integral is divided
-   by that lead's own running QRS level, the usable leads are averaged with
-   weights that fall with their inter-beat noise, and peaks of the fused
-   feature are judged against adaptive signal / noise levels, with a
-   refractory period, T-wave discrimination by slope, search-back for missed
-   beats, and a rescue that relaxes the levels after a long silence. The R
-   peak is located on the band-passed lead that shows the beat best.
+1. per lead (:func:`_lead_block`): the input is averaged down to an internal
+   rate of 100-200 Hz, then band-passed (two second-order sections), run
+   through a five-point derivative, squared and integrated over a moving
+   window (Pan & Tompkins 1985); samples where the lead is unusable
+   (lead-off/NaN, flat or clipped at a rail, and a settling time after) are
+   flagged;
+2. fused decision (:func:`_detect_block`, :func:`_judge_peak`): each lead's
+   integral is divided by that lead's own running QRS level and clipped,
+   the usable leads are averaged with weights that fall with their
+   inter-beat noise, and peaks of the fused feature are judged against
+   adaptive signal / noise levels, with a refractory period, a stricter
+   threshold for premature candidates, T-wave discrimination by slope,
+   search-back for missed beats, and a rescue that relaxes the levels after
+   a long silence. R is located on a primary lead at the input rate
+   (:func:`_locate_r`).
 
 All state lives in the arrays of the ``state`` tuple (see
-:func:`dsp._qrs.QrsDetector._new_state`) and carries from one call to the
+:meth:`dsp._qrs.QrsDetector._new_state`) and carries from one call to the
 next, so a record fed whole or in pieces gives bit-identical beats. The
 kernels know nothing of seconds or hertz: the wrapper in :mod:`dsp._qrs`
 converts every setting to samples (``ip``) or plain numbers (``fp``).
@@ -105,15 +109,14 @@ LF_Y4 = 5
 LF_LEVEL = 6  # running QRS peak of the lead's integral, (mV/s)^2
 LF_W = 7  # weight from the lead's noise (used while the lead is usable)
 LF_GAIN = 8  # LF_W / LF_LEVEL: the lead's factor in the fused feature
-LF_SGAIN = 9  # LF_W / sqrt(LF_LEVEL): its factor in the fused slope
+LF_SGAIN = 9  # LF_W / sqrt(LF_LEVEL): its factor in the candidate slope
 LF_NOISE = 10  # running inter-beat peak of the normalised integral
-LF_SPARE = 11  # (unused)
-LF_WEIGHT = 12  # the lead's weight for the current sample (0 when unusable)
-LF_INV_LEVEL = 13  # 1 / LF_LEVEL
-LF_X0 = 14  # first finite sample: the filter input is taken relative to it
-LF_ACC = 15  # sum of the input samples of the internal sample being built
-LF_LAST_U = 16  # last internal sample (flat-line test)
-N_LF = 17
+LF_WEIGHT = 11  # the lead's weight for the current sample (0 when unusable)
+LF_INV_LEVEL = 12  # 1 / LF_LEVEL
+LF_X0 = 13  # first finite sample: the filter input is taken relative to it
+LF_ACC = 14  # sum of the input samples of the internal sample being built
+LF_LAST_U = 15  # last internal sample (flat-line test)
+N_LF = 16
 
 # per-lead integer state (LI_*)
 LI_STARTED = 0  # 0 until the first finite sample has been seen

@@ -296,3 +296,22 @@ class TestBadInput:
         with pytest.raises(dsp.InvalidParameterError, match="finish"):
             det.feed(np.zeros(10))
         assert det.finish().r_peaks.size == 0
+
+
+class TestConfig:
+    @pytest.mark.parametrize(
+        ("field", "value", "match"),
+        [("refractory_s", 0.0, "refractory_s"), ("noise_ref", -1.0, "noise_ref"),
+         ("learn_s", float("nan"), "learn_s"), ("band_low_hz", 30.0, "band_low_hz"),
+         ("threshold_fraction", 1.5, "threshold_fraction")],
+    )
+    def test_bad_settings_are_refused(self, field, value, match):
+        with pytest.raises(dsp.InvalidParameterError, match=match):
+            dsp.QrsConfig(**{field: value})
+
+    def test_settings_change_the_result(self):
+        ecg = synth_ecg(360.0, 60.0, hr_bpm=60.0, seed=29)
+        default = dsp.detect_qrs(ecg.signal_mv, 360.0)
+        # a 1.2 s refractory period cannot follow a 1 s rhythm
+        slow = dsp.analyze_qrs(ecg.signal_mv, 360.0, dsp.QrsConfig(refractory_s=1.2)).r_peaks
+        assert slow.size < 0.7 * default.size
