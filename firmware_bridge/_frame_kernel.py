@@ -31,12 +31,16 @@ __all__ = [
 #: Columns of the frame table, one row per good frame. ``skipped`` /
 #: ``bad_head`` / ``bad_crc`` count what was skipped since the previous good
 #: frame of the same call; ``duration_us`` is ``n_samples * 10**6 // fs_hz``;
-#: ``offset`` is where the frame's samples start in the sample block.
+#: ``offset`` is where the frame's samples start in the sample block;
+#: ``timestamp_us`` is the whole timestamp where it is below 2**63 (else 0).
+#: ``continues`` is 1 where the frame directly follows the previous row's:
+#: nothing skipped between them, the same device, flags, rate, resolution and
+#: shape, the sequence number one higher (no wrap) and ``timestamp_us`` valid.
 COLUMNS = ("skipped", "bad_head", "bad_crc", "flags", "device_id", "seq", "timestamp_lo", "timestamp_hi",
            "fs_hz", "resolution_nv", "n_leads", "n_samples", "lead_off_mask", "saturated_mask",
-           "duration_us", "offset")
+           "duration_us", "offset", "timestamp_us", "continues")
 (COL_SKIPPED, COL_BAD_HEAD, COL_BAD_CRC, COL_FLAGS, COL_DEVICE, COL_SEQ, COL_TS_LO, COL_TS_HI, COL_FS,
- COL_RES, COL_LEADS, COL_N, COL_OFF, COL_SAT, COL_DURATION, COL_OFFSET) = range(len(COLUMNS))
+ COL_RES, COL_LEADS, COL_N, COL_OFF, COL_SAT, COL_DURATION, COL_OFFSET, COL_TS, COL_CONTINUES) = range(len(COLUMNS))
 N_COLUMNS = len(COLUMNS)
 #: Header + frame CRC: no frame is shorter, so a buffer of B bytes holds at
 #: most B // MIN_FRAME_BYTES + 1 frames, and never more samples than bytes.
@@ -53,19 +57,25 @@ def _crc16_table() -> np.ndarray:
     return table
 
 
-def _crc32_table() -> np.ndarray:
-    table = np.empty(256, np.int64)
+def _crc32_tables() -> np.ndarray:
+    """Row 0: the byte-at-a-time table; row k: a byte followed by k zero bytes
+    (slicing-by-8: eight independent look-ups per eight bytes)."""
+    tables = np.empty((8, 256), np.int64)
     for byte in range(256):
         crc = byte
         for _ in range(8):
             crc = (crc >> 1) ^ 0xEDB88320 if crc & 1 else crc >> 1
-        table[byte] = crc
-    return table
+        tables[0, byte] = crc
+    for k in range(1, 8):
+        for byte in range(256):
+            prev = int(tables[k - 1, byte])
+            tables[k, byte] = (prev >> 8) ^ int(tables[0, prev & 0xFF])
+    return tables
 
 
-#: Byte-at-a-time lookup tables (MSB-first CRC-16/CCITT-FALSE, reflected CRC-32).
+#: Lookup tables: MSB-first CRC-16/CCITT-FALSE (256), reflected CRC-32 (8 x 256).
 CRC16_TABLE = _crc16_table()
-CRC32_TABLE = _crc32_table()
+CRC32_TABLE = _crc32_tables()
 
 
 @njit
@@ -94,11 +104,20 @@ def crc16_ccitt_false(buf, start, stop, table):
 
 
 @njit
-def crc32_ieee(buf, start, stop, table):
-    """CRC-32 (zlib, IEEE 802.3) of ``buf[start:stop]``."""
+def crc32_ieee(buf, start, stop, tables):
+    """CRC-32 (zlib, IEEE 802.3) of ``buf[start:stop]``, eight bytes at a time."""
     crc = np.int64(0xFFFFFFFF)
-    for k in range(start, stop):
-        crc = table[(crc ^ np.int64(buf[k])) & 0xFF] ^ (crc >> 8)
+    k = start
+    while k + 8 <= stop:
+        lo = crc ^ _u32(buf, k)
+        hi = _u32(buf, k + 4)
+        crc = (tables[7, lo & 0xFF] ^ tables[6, (lo >> 8) & 0xFF] ^ tables[5, (lo >> 16) & 0xFF]
+               ^ tables[4, lo >> 24] ^ tables[3, hi & 0xFF] ^ tables[2, (hi >> 8) & 0xFF]
+               ^ tables[1, (hi >> 16) & 0xFF] ^ tables[0, hi >> 24])
+        k += 8
+    while k < stop:
+        crc = tables[0, (crc ^ np.int64(buf[k])) & 0xFF] ^ (crc >> 8)
+        k += 1
     return crc ^ 0xFFFFFFFF
 
 
@@ -106,16 +125,14 @@ def crc32_ieee(buf, start, stop, table):
 def _decode(buf, start, n, n_leads, delta, samples, used):
     """Samples of one frame (payload at ``buf[start:]``) into ``samples[used:]``."""
     if delta and n > 1:
+        diffs = start + n_leads  # diffs[k] for k >= n_leads: the byte of sample k (lead-interleaved)
         for lead in range(n_leads):
-            samples[used + lead] = _i16(buf, start + 2 * lead)
-        p = start + 2 * n_leads
-        for k in range(used + n_leads, used + n * n_leads):
-            d = np.int64(buf[p])
-            if d >= 128:
-                d -= 256
-            v = np.int64(samples[k - n_leads]) + d
-            samples[k] = ((v + 32768) & 0xFFFF) - 32768  # int16 wraps, as the encoder's differences do
-            p += 1
+            v = _i16(buf, start + 2 * lead)  # a running sum per lead, wrapped to int16 only when stored
+            samples[used + lead] = v
+            for k in range(n_leads + lead, n * n_leads, n_leads):
+                d = np.int64(buf[diffs + k])
+                v += d - 256 if d >= 128 else d
+                samples[used + k] = ((v + 32768) & 0xFFFF) - 32768  # int16 wraps, as the encoder's differences do
     else:
         for k in range(n * n_leads):
             samples[used + k] = _i16(buf, start + 2 * k)
@@ -158,6 +175,7 @@ def scan_frames(buf, pos, crc16_table, crc32_table, table, samples):
     bad_head = 0
     bad_crc = 0
     full = False
+    prev = table[0]
     while True:
         i = pos
         while i + 1 < end and (buf[i] != 0xA5 or buf[i + 1] != 0x5A):
@@ -206,15 +224,25 @@ def scan_frames(buf, pos, crc16_table, crc32_table, table, samples):
             break
         skipped += i - pos
         pos = stop + 4
+        device = _u32(buf, i + 4)
+        seq = _u32(buf, i + 8)
+        ts_lo = _u32(buf, i + 12)
+        ts_hi = _u32(buf, i + 16)
         row = table[n_frames]
+        row[COL_CONTINUES] = (
+            n_frames > 0 and skipped == 0 and device == prev[COL_DEVICE] and seq == prev[COL_SEQ] + 1
+            and flags == prev[COL_FLAGS] and fs_hz == prev[COL_FS] and resolution_nv == prev[COL_RES]
+            and n_leads == prev[COL_LEADS] and n == prev[COL_N] and ts_hi < 2**31
+        )
+        row[COL_TS] = (ts_hi << 32 | ts_lo) if ts_hi < 2**31 else 0
         row[COL_SKIPPED] = skipped
         row[COL_BAD_HEAD] = bad_head
         row[COL_BAD_CRC] = bad_crc
         row[COL_FLAGS] = flags
-        row[COL_DEVICE] = _u32(buf, i + 4)
-        row[COL_SEQ] = _u32(buf, i + 8)
-        row[COL_TS_LO] = _u32(buf, i + 12)
-        row[COL_TS_HI] = _u32(buf, i + 16)
+        row[COL_DEVICE] = device
+        row[COL_SEQ] = seq
+        row[COL_TS_LO] = ts_lo
+        row[COL_TS_HI] = ts_hi
         row[COL_FS] = fs_hz
         row[COL_RES] = resolution_nv
         row[COL_LEADS] = n_leads
@@ -226,6 +254,7 @@ def scan_frames(buf, pos, crc16_table, crc32_table, table, samples):
         _decode(buf, i + 36, n, n_leads, delta, samples, used)
         used += n * n_leads
         n_frames += 1
+        prev = row
         skipped = 0
         bad_head = 0
         bad_crc = 0

@@ -267,7 +267,7 @@ class _DeviceState:
         self.next_timestamp_us = next_timestamp_us
 
 
-#: Rows of the parser's reusable frame table (16 int64 columns: 512 KiB).
+#: Rows of the parser's reusable frame table at most (18 int64 columns: 576 KiB).
 _TABLE_ROWS = 4096
 #: Samples decoded per kernel call at most (a fresh block per call: the
 #: frames' sample arrays are views of it).
@@ -278,7 +278,7 @@ class FrameParser:
     """Bytes in, frames and events out (see the module docstring).
 
     Memory is bounded: between calls the parser keeps less than one frame
-    (:data:`MAX_FRAME_BYTES`) of bytes, a 512 KiB scratch table and the
+    (:data:`MAX_FRAME_BYTES`) of bytes, a scratch table of at most 576 KiB and the
     sequence state of at most :data:`MAX_DEVICES` devices.
 
     The frames of one :meth:`feed` share one sample block: each frame's
@@ -298,7 +298,6 @@ class FrameParser:
         self._table = np.empty((0, _frame_kernel.N_COLUMNS), np.int64)
         self._buf = b""
         self._devices: OrderedDict[int, _DeviceState] = OrderedDict()
-        self._last_device: int | None = None  # the most recently used entry of _devices
         self._skipped = 0
         self._bad_head = 0
         self._bad_crc = 0
@@ -344,35 +343,63 @@ class FrameParser:
         return out
 
     def _deliver(self, out: list, table: np.ndarray, block: np.ndarray) -> None:
-        """Frame and event objects for the kernel's rows, in stream order."""
-        rows = table.tolist()
-        devices = self._devices
-        get_state = devices.get
+        """Frame and event objects for the kernel's rows, in stream order.
+
+        A row the kernel marks as continuing the previous one (same device
+        and set-up, next sequence number, nothing skipped) needs no checks
+        once the previous frame was delivered: such runs are built in a
+        tight loop. Every other row takes the full path (:meth:`_row`).
+        """
+        from firmware_bridge._frame_kernel import COL_CONTINUES
+
+        n_rows = table.shape[0]
+        breaks = [*np.flatnonzero(table[:, COL_CONTINUES] == 0).tolist(), n_rows]  # row 0 is always one
+        b = 0
+        j = 0
+        while j < n_rows:
+            row = table[j].tolist()
+            j += 1
+            if not self._row(out, row, block):
+                continue  # a duplicate: the next row is checked in full
+            while breaks[b] < j:
+                b += 1
+            if breaks[b] > j:
+                self._run(out, row, table[j : breaks[b]], block)
+                j = breaks[b]
+
+    def _row(self, out: list, row: list[int], block: np.ndarray) -> bool:
+        """One frame with every check; False if it was a duplicate (not delivered)."""
+        (skipped, bad_head, bad_crc, flags, device, seq, ts_lo, ts_hi, fs, res, n_leads, n, off, sat, _, offset,
+         _, _) = row
+        if skipped or self._skipped:
+            skipped += self._skipped
+            out.append(Resync(skipped, bad_head + self._bad_head, bad_crc + self._bad_crc))
+            self.skipped_bytes += skipped
+            self._skipped = self._bad_head = self._bad_crc = 0
+        ts = ts_hi << 32 | ts_lo
+        if not self._sequence(out, device, seq, ts, fs, n):
+            return False
+        samples = block[offset : offset + n * n_leads].reshape(n, n_leads)
+        out.append(Frame(device, seq, ts, fs, res, samples, off, sat, bool(flags & FLAG_END)))
+        self.frames += 1
+        return True
+
+    def _run(self, out: list, first: list[int], rows: np.ndarray, block: np.ndarray) -> None:
+        """Deliver `rows`, which continue the frame `first` just delivered."""
+        from firmware_bridge._frame_kernel import COL_OFF, COL_OFFSET, COL_SAT, COL_TS
+
+        (_, _, _, flags, device, first_seq, _, _, fs, res, n_leads, n, _, _, duration, _, _, _) = first
+        m = rows.shape[0]
+        offset = int(rows[0, COL_OFFSET])
+        views = block[offset : offset + m * n * n_leads].reshape(m, n, n_leads)
+        timestamps = rows[:, COL_TS].tolist()
+        end_of_stream = bool(flags & FLAG_END)
         append = out.append
-        new_frame = object.__new__
-        last_device = self._last_device
-        delivered = 0
-        for row, samples in zip(rows, _sample_views(rows, table, block), strict=True):
-            (skipped, bad_head, bad_crc, flags, device, seq, ts_lo, ts_hi, fs, res, _, n, off, sat, duration,
-             _) = row
-            if skipped or self._skipped:
-                skipped += self._skipped
-                append(Resync(skipped, bad_head + self._bad_head, bad_crc + self._bad_crc))
-                self.skipped_bytes += skipped
-                self._skipped = self._bad_head = self._bad_crc = 0
-            ts = ts_hi << 32 | ts_lo
-            state = get_state(device)
-            if state is not None and seq == state.next_seq:  # the usual case: the next frame
-                if device != last_device:
-                    devices.move_to_end(device)
-                    last_device = device
-                state.next_seq = (seq + 1) & 0xFFFFFFFF
-                state.next_timestamp_us = ts + duration
-            else:
-                last_device = device
-                if not self._sequence(out, device, seq, ts, fs, n):
-                    continue  # a duplicate: reported, not delivered
-            frame = new_frame(_FrameSlots)
+        new = object.__new__
+        for seq, ts, off, sat, samples in zip(range(first_seq + 1, first_seq + 1 + m), timestamps,
+                                              rows[:, COL_OFF].tolist(), rows[:, COL_SAT].tolist(), views,
+                                              strict=True):
+            frame = new(_FrameSlots)
             frame.device_id = device
             frame.seq = seq
             frame.timestamp_us = ts
@@ -381,12 +408,13 @@ class FrameParser:
             frame.samples = samples
             frame.lead_off_mask = off
             frame.saturated_mask = sat
-            frame.end_of_stream = flags & FLAG_END != 0
+            frame.end_of_stream = end_of_stream
             frame.__class__ = Frame
             append(frame)
-            delivered += 1
-        self._last_device = last_device
-        self.frames += delivered
+        state = self._devices[device]  # _row just made it the most recently used
+        state.next_seq = (first_seq + m + 1) % _U32
+        state.next_timestamp_us = timestamps[-1] + duration
+        self.frames += m
 
     def _sequence(self, out: list, device: int, seq: int, ts: int, fs: int, n: int) -> bool:
         """Check `seq` against the device's expected one; False for a duplicate."""
@@ -420,23 +448,3 @@ class FrameParser:
         self._buf = b""
         self._skipped = self._bad_head = self._bad_crc = 0
         return out
-
-
-def _sample_views(rows: list[list[int]], table: np.ndarray, block: np.ndarray) -> list[np.ndarray]:
-    """Each row's (n_samples, n_leads) view of `block`.
-
-    Runs of frames with the same shape lie back to back in the block, so one
-    reshape to (frames, n_samples, n_leads) and iterating it gives their views
-    far faster than slicing per frame.
-    """
-    from firmware_bridge._frame_kernel import COL_LEADS, COL_N, COL_OFFSET
-
-    n_rows = len(rows)
-    shape = table[:, COL_N] * 32 + table[:, COL_LEADS]  # n_leads <= 16
-    cuts = (np.flatnonzero(shape[1:] != shape[:-1]) + 1).tolist()
-    views: list[np.ndarray] = []
-    for a, b in zip([0, *cuts], [*cuts, n_rows], strict=True):
-        first = rows[a]
-        n, n_leads, offset = first[COL_N], first[COL_LEADS], first[COL_OFFSET]
-        views.extend(block[offset : offset + (b - a) * n * n_leads].reshape(b - a, n, n_leads))
-    return views

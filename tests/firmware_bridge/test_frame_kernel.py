@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import binascii
 import dataclasses
+import struct
 import zlib
 from unittest import mock
 
@@ -162,6 +163,20 @@ class TestSameAsReference:
         assert len(stream) // kernel.MIN_FRAME_BYTES > _frames._TABLE_ROWS and x.size > _frames._BLOCK_SAMPLES
         items = run_both([stream[:1000], stream[1000:]])
         np.testing.assert_array_equal(np.concatenate([f.samples for f in items]), x)
+
+    def test_delta_payloads_the_encoder_never_writes(self):
+        # int16 wrap-around inside a delta run, and a delta frame of one sample
+        def frame(seq, payload, n, n_leads):
+            head = struct.pack("<2sBBIIQHHBBHHHH", b"\xa5\x5a", 1, 1, 1, seq, 0, 360, 5000, n_leads, 0, n, 0, 0,
+                               len(payload))
+            head += struct.pack("<H", binascii.crc_hqx(head, 0xFFFF))
+            return head + payload + struct.pack("<I", zlib.crc32(head + payload))
+
+        wrap = frame(0, struct.pack("<hh", 32767, -32768) + bytes([100, 0x9C, 100, 0x9C]), 3, 2)
+        single = frame(1, struct.pack("<h", -5), 1, 1)
+        items = run_both([wrap + single])
+        np.testing.assert_array_equal(items[0].samples, [[32767, -32768], [-32669, 32668], [-32569, 32568]])
+        np.testing.assert_array_equal(items[1].samples, [[-5]])
 
     def test_more_devices_than_the_parser_remembers(self):
         frames = [encode_frame(d, 5, 0, 250, 1000, np.zeros((1, 1), np.int16))
