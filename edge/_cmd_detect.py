@@ -2,10 +2,15 @@
 
 For each RECORD (a WFDB record path without extension, e.g. data/sample/119,
 an EDF/EDF+ file or an ISHNE Holter file; the format is recognised by content),
-writes DIR/<record name>.hol: an 'N' annotation at each R peak (beat labels
-come with beat classification) and '~' annotations around stretches where no
-lead is usable (subtype -1 at the start, 0 when the signal is clean again, as
-in the MIT-BIH Arrhythmia Database). Read it with wfdb.rdann(path, "hol").
+writes DIR/<record name>.hol: a beat annotation at each R peak labelled by the
+beat classifier (N normal, A supraventricular ectopic, V ventricular ectopic,
+F fusion, Q unclassifiable: beats in unusable signal), '+' rhythm annotations
+where the rhythm changes, with aux notes as in the MIT-BIH Arrhythmia Database
+('(N', '(AFIB', '(VT', '(IVR', '(SVTA', '(B' bigeminy, '(T' trigeminy,
+'(PAUSE', '(SBR' bradycardia, '(TACH' tachycardia), and '~' annotations around
+stretches where no lead is usable (subtype -1 at the start, 0 when the signal
+is clean again); noise never starts a rhythm. Read it with
+wfdb.rdann(path, "hol").
 
 Records are processed one after the other, each streamed through the detector
 in bounded memory. A record that cannot be read is reported in one line and
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import TextIO
 
 from edge._annotations import write_hol
+from edge._labels import BeatLabeller
 from edge._stream import detect_record
 
 __all__ = ["configure", "run"]
@@ -131,11 +137,15 @@ def run(args: argparse.Namespace) -> int:
         progress.start(name)
         t0 = time.perf_counter()
         try:
+            labeller = BeatLabeller()
             beats = detect_record(
                 record, chunk_s=CHUNK_S, on_progress=progress.update,
-                allow_truncated=args.allow_truncated,
+                allow_truncated=args.allow_truncated, on_block=labeller,
             )
-            target = write_hol(beats, out_dir)
+            labelled = labeller.finish(beats.r_peaks, beats.unusable)
+            target = write_hol(
+                beats, out_dir, labelled.symbols, labelled.rhythm_annotations()
+            )
         except (ValueError, OSError) as exc:
             progress.clear()
             print(f"holter detect: error: {_one_line(exc)}", file=sys.stderr, flush=True)

@@ -20,6 +20,10 @@ __all__ = ["RecordBeats", "detect_record", "merge_stretches", "stream_chunks"]
 
 #: Called after each chunk with (samples fed so far, samples in the record).
 ProgressCallback = Callable[[int, int], None]
+#: Called after each block fed to the detector with (record, block, R peaks it
+#: decided); after the end with an empty block and the last peaks (beat
+#: labelling hooks in here).
+BlockCallback = Callable[[RecordInfo, np.ndarray, np.ndarray], None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,6 +88,7 @@ def stream_chunks(
     record: RecordInfo,
     feed_samples: int | None = None,
     on_progress: ProgressCallback | None = None,
+    on_block: BlockCallback | None = None,
 ) -> RecordBeats:
     """Feed `chunks` of `record` to a new :class:`dsp.QrsDetector` and collect its output.
 
@@ -99,6 +104,10 @@ def stream_chunks(
         By default each chunk is fed whole.
     on_progress : callable, optional
         Called as ``on_progress(samples_fed, record.n_samples)`` after each chunk.
+    on_block : callable, optional
+        Called as ``on_block(record, block, r_peaks)`` after each block the detector
+        is fed, with the R peaks it decided then; once more at the end with an
+        empty block and the last peaks.
 
     Returns
     -------
@@ -117,14 +126,19 @@ def stream_chunks(
         next_sample = chunk.end_sample
         step = chunk.n_samples if feed_samples is None else max(1, int(feed_samples))
         for i in range(0, chunk.n_samples, step):
-            update = detector.feed(chunk.samples[i : i + step])
+            block = chunk.samples[i : i + step]
+            update = detector.feed(block)
             peaks.append(np.asarray(update.r_peaks, dtype=np.int64))
+            if on_block is not None:
+                on_block(record, block, peaks[-1])
             stretches.append(np.asarray(update.unusable, dtype=np.int64).reshape(-1, 2))
             n_fed += 1
         if on_progress is not None:
             on_progress(next_sample, record.n_samples)
     update = detector.finish()
     peaks.append(np.asarray(update.r_peaks, dtype=np.int64))
+    if on_block is not None:
+        on_block(record, np.zeros((0, record.n_leads)), peaks[-1])
     stretches.append(np.asarray(update.unusable, dtype=np.int64).reshape(-1, 2))
     r_peaks = np.unique(np.concatenate(peaks))  # sorted; the detector never repeats one
     r_peaks = r_peaks[(r_peaks >= 0) & (r_peaks < record.n_samples)]
@@ -138,6 +152,7 @@ def detect_record(
     feed_s: float | None = None,
     on_progress: ProgressCallback | None = None,
     allow_truncated: bool = False,
+    on_block: BlockCallback | None = None,
 ) -> RecordBeats:
     """Detect every beat of a record by streaming it through the detector.
 
@@ -156,6 +171,8 @@ def detect_record(
     allow_truncated : bool, default False
         Analyse a truncated ISHNE/EDF file up to the damage
         (``RecordBeats.record.samples_lost`` says how much is missing).
+    on_block : callable, optional
+        See :func:`stream_chunks`.
 
     Raises
     ------
@@ -165,4 +182,6 @@ def detect_record(
     record = open_record(path, allow_truncated=allow_truncated)
     chunks = iter_record_chunks(record, chunk_s=chunk_s)
     feed = None if feed_s is None else max(1, round(feed_s * record.fs_hz))
-    return stream_chunks(chunks, record, feed_samples=feed, on_progress=on_progress)
+    return stream_chunks(
+        chunks, record, feed_samples=feed, on_progress=on_progress, on_block=on_block
+    )

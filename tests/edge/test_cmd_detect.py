@@ -52,10 +52,17 @@ class TestDetectSample:
         assert ann.fs == 360
         assert np.all(np.diff(ann.sample) > 0)
 
-    def test_every_beat_is_labelled_n(self, sample_hol):
+    def test_beats_are_labelled_and_rhythm_annotated(self, sample_hol, sample_record):
         ann = wfdb.rdann(str(sample_hol[2] / "119"), "hol")
-        assert set(ann.symbol) <= {"N", "~"}
-        assert "N" in ann.symbol
+        assert set(ann.symbol) <= {"N", "A", "V", "F", "Q", "+", "~"}
+        # record 119 has 444 ventricular ectopic beats in bigeminy / trigeminy
+        ref = wfdb.rdann(str(sample_record), "atr")
+        ref_v = ref.sample[np.array(ref.symbol) == "V"]
+        our_v = ann.sample[np.array(ann.symbol) == "V"]
+        found = np.min(np.abs(ref_v[:, None] - our_v[None, :]), axis=1) <= 54
+        assert found.mean() > 0.95 and our_v.size < 1.05 * ref_v.size
+        rhythm = [a for sym, a in zip(ann.symbol, ann.aux_note, strict=True) if sym == "+"]
+        assert "(B" in rhythm and "(T" in rhythm and "(N" in rhythm
 
     def test_beat_count_within_1_percent_of_the_reference(self, sample_hol, sample_record):
         detected = _beats(wfdb.rdann(str(sample_hol[2] / "119"), "hol").symbol)
@@ -115,8 +122,10 @@ class TestNoiseAnnotations:
         (start, start_type), (end, end_type) = noise
         assert (start_type, end_type) == (-1, 0)  # MIT-BIH: all signals unreadable, then clean
         assert abs(start / 360 - 40.0) < 2.0 and abs(end / 360 - 70.0) < 2.0, noise
-        beats = ann.sample[np.array(ann.symbol) == "N"]
+        beats = ann.sample[np.isin(ann.symbol, list(BEAT_SYMBOLS))]
         assert not np.any((beats > 40.5 * 360) & (beats < 69.5 * 360))
+        rhythm = ann.sample[np.array(ann.symbol) == "+"]
+        assert not np.any((rhythm > 40.5 * 360) & (rhythm < 69.5 * 360))  # noise starts no rhythm
         assert np.sum(beats > 72 * 360) > 30  # beats found again once the leads are back
 
 

@@ -1,0 +1,439 @@
+"""Rhythm episodes and events from a labelled beat stream.
+
+Input: beat times, their AAMI classes (N, S, V, F, Q) and the stretches where
+no lead was usable. Output (:class:`RhythmAnalysis`): episodes with onset and
+offset, and a per-beat rhythm state from which the ``'+'`` rhythm annotations
+of a ``.hol`` file are written (MIT-BIH aux notes).
+
+Detectors (thresholds in :class:`RhythmConfig`):
+
+* atrial fibrillation: RR irregularity. For each RR interval, the successive
+  difference ``|RR_j - RR_j-1| / mean(RR_j, RR_j-1)`` is taken over intervals
+  whose beats are N or S (ventricular, fusion and unclassified beats break the
+  chain); its median over a centred window of ``af_window`` intervals must
+  reach ``af_on`` to enter AF and fall below ``af_off`` to leave it; episodes
+  shorter than ``af_min_s`` are dropped and gaps shorter than ``af_merge_s``
+  closed. Atrial activity is not used yet.
+* ventricular runs: ``>= 3`` consecutive V beats; ventricular tachycardia when
+  faster than ``vt_rate_bpm`` (NSVT below ``sustained_s``, sustained VT from
+  it), idioventricular rhythm otherwise; two consecutive V beats are a couplet.
+* ventricular bigeminy / trigeminy: ``>= bigeminy_cycles`` cycles of
+  (non-V, V) / (non-V, non-V, V) in a row.
+* SVT: ``>= 3`` consecutive S beats faster than ``svt_rate_bpm``.
+* pauses: an RR interval of at least ``pause_s``.
+* bradycardia / tachycardia: ``>= rate_beats`` consecutive beats whose local
+  rate (mean of ``rate_beats`` RR) is below ``brady_bpm`` / above ``tachy_bpm``.
+
+Noise never produces an event: beats in an unusable stretch are rhythm state
+``NOISE``, an RR interval spanning one is not an interval, and every detector
+restarts after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dsp._exceptions import InvalidParameterError, InvalidSignalError
+from dsp._numba_config import njit
+
+#: Beat classes, in code order.
+CLASSES = ("N", "S", "V", "F", "Q")
+C_N, C_S, C_V, C_F, C_Q = range(5)
+
+#: Rhythm states in priority order (a beat takes the first that applies) and
+#: the MIT-BIH aux note written for each ('' = none written: noise has '~').
+RHYTHM_AUX = {
+    "NOISE": "",
+    "VT": "(VT",
+    "IVR": "(IVR",
+    "PAUSE": "(PAUSE",
+    "AFIB": "(AFIB",
+    "SVTA": "(SVTA",
+    "B": "(B",
+    "T": "(T",
+    "SBR": "(SBR",
+    "TACH": "(TACH",
+    "N": "(N",
+}
+RHYTHM_STATES = tuple(RHYTHM_AUX)
+
+
+@dataclass(frozen=True)
+class RhythmConfig:
+    """Thresholds of the rhythm detectors (physical units)."""
+
+    af_window: int = 32
+    af_on: float = 0.10
+    af_off: float = 0.07
+    af_min_s: float = 20.0
+    af_merge_s: float = 10.0
+    vt_rate_bpm: float = 100.0
+    sustained_s: float = 30.0
+    svt_rate_bpm: float = 100.0
+    bigeminy_cycles: int = 3
+    pause_s: float = 2.0
+    rate_beats: int = 8
+    brady_bpm: float = 40.0
+    tachy_bpm: float = 120.0
+
+
+@dataclass(frozen=True)
+class RhythmEpisode:
+    """One episode or event.
+
+    Attributes
+    ----------
+    kind : str
+        ``AFIB``, ``VT`` (``sustained`` tells NSVT from sustained VT), ``IVR``,
+        ``COUPLET``, ``B`` (bigeminy), ``T`` (trigeminy), ``SVTA``, ``PAUSE``,
+        ``SBR`` (bradycardia), ``TACH`` (tachycardia).
+    start_sample, end_sample : int
+        First and last beat of the episode (for a pause: the two beats around it).
+    n_beats : int
+        Beats in the episode.
+    rate_bpm : float
+        Mean rate over the episode.
+    sustained : bool
+        VT lasting ``sustained_s`` or more.
+    """
+
+    kind: str
+    start_sample: int
+    end_sample: int
+    n_beats: int
+    rate_bpm: float
+    sustained: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class RhythmAnalysis:
+    """Episodes and the per-beat rhythm state of a record.
+
+    Attributes
+    ----------
+    episodes : tuple of RhythmEpisode
+        In order of start.
+    state : ndarray of int8
+        Rhythm state of each beat, index into :data:`RHYTHM_STATES`.
+    af_irregularity : ndarray of float64
+        The AF detector's irregularity at each beat (NaN where undefined).
+    fs_hz : float
+    """
+
+    episodes: tuple[RhythmEpisode, ...]
+    state: np.ndarray
+    af_irregularity: np.ndarray
+    fs_hz: float
+
+    def of_kind(self, kind: str) -> tuple[RhythmEpisode, ...]:
+        """The episodes of one kind."""
+        return tuple(e for e in self.episodes if e.kind == kind)
+
+    def transitions(self, r_peaks: np.ndarray) -> list[tuple[int, str]]:
+        """(sample, aux note) at each beat where the rhythm changes (after noise too)."""
+        out: list[tuple[int, str]] = []
+        prev = -1
+        for i, s in enumerate(self.state.tolist()):
+            name = RHYTHM_STATES[s]
+            if s != prev and RHYTHM_AUX[name]:
+                out.append((int(r_peaks[i]), RHYTHM_AUX[name]))
+            prev = s
+        return out
+
+
+@njit
+def centred_median(values, valid, half):  # pragma: no cover
+    """Median of the valid values in ``[i - half, i + half]`` for each i (NaN if none)."""
+    n = values.size
+    out = np.empty(n)
+    buf = np.empty(2 * half + 1)
+    for i in range(n):
+        lo = max(0, i - half)
+        hi = min(n, i + half + 1)
+        m = 0
+        for j in range(lo, hi):
+            if valid[j]:
+                buf[m] = values[j]
+                m += 1
+        out[i] = np.median(buf[:m]) if m > 0 else np.nan
+    return out
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) index ranges of the runs of True."""
+    padded = np.concatenate(([False], np.asarray(mask, bool), [False])).astype(np.int8)
+    d = np.diff(padded)
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
+
+
+def _in_stretches(samples: np.ndarray, stretches: np.ndarray) -> np.ndarray:
+    out = np.zeros(samples.size, bool)
+    for start, end in np.asarray(stretches, np.int64).reshape(-1, 2):
+        out |= (samples >= start) & (samples < end)
+    return out
+
+
+def analyze_rhythm(
+    r_peaks,
+    classes,
+    fs_hz: float,
+    unusable=None,
+    config: RhythmConfig | None = None,
+) -> RhythmAnalysis:
+    """Rhythm episodes of a labelled beat stream.
+
+    Parameters
+    ----------
+    r_peaks : array_like of int
+        Beat sample indices, sorted.
+    classes : sequence of str or array_like of int
+        AAMI class per beat (``N S V F Q`` or codes 0-4; ``A`` is taken as S).
+    fs_hz : float
+        Sampling rate of `r_peaks`.
+    unusable : array_like of int, shape (k, 2), optional
+        ``[start, end)`` stretches where no lead was usable.
+    config : RhythmConfig, optional
+
+    Returns
+    -------
+    RhythmAnalysis
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = np.cumsum(np.full(60, 360))  # 60 beats at 60 bpm, 360 Hz
+    >>> labels = ["N"] * 60
+    >>> labels[30:33] = ["V", "V", "V"]
+    >>> r[30:33] = r[29] + 150 * np.arange(1, 4)  # 144 bpm
+    >>> [e.kind for e in analyze_rhythm(r, labels, 360.0).episodes]
+    ['VT']
+    """
+    cfg = config or RhythmConfig()
+    if not fs_hz > 0:
+        raise InvalidParameterError(f"fs_hz must be positive, got {fs_hz!r}")
+    r = np.asarray(r_peaks, np.int64).reshape(-1)
+    if r.size > 1 and np.any(np.diff(r) <= 0):
+        raise InvalidSignalError("r_peaks must be strictly increasing")
+    code = _codes(classes, r.size)
+    bad = np.zeros((0, 2), np.int64) if unusable is None else np.asarray(unusable, np.int64)
+    bad = bad.reshape(-1, 2)
+    n = r.size
+    t_s = r / float(fs_hz)
+    noise_beat = _in_stretches(r, bad) | (code == C_Q)
+    # interval j joins beats j and j+1; it is broken by noise between or at them
+    if n > 1:
+        starts = bad[:, 0]
+        spans = np.zeros(n - 1, bool)
+        if starts.size:
+            k = np.searchsorted(starts, r[:-1], side="right")
+            spans = k < np.searchsorted(starts, r[1:], side="right")
+        iv_ok = ~spans & ~noise_beat[:-1] & ~noise_beat[1:]
+        rr = np.diff(t_s)
+    else:
+        iv_ok = np.zeros(0, bool)
+        rr = np.zeros(0)
+    episodes: list[RhythmEpisode] = []
+    state_sets = {name: np.zeros(n, bool) for name in RHYTHM_STATES}
+    state_sets["NOISE"] = noise_beat.copy()
+
+    def add(kind, i0, i1, sustained=False):
+        """Episode over beats i0..i1 (inclusive)."""
+        dur = t_s[i1] - t_s[i0]
+        rate = 60.0 * (i1 - i0) / dur if dur > 0 else float("nan")
+        episodes.append(
+            RhythmEpisode(kind, int(r[i0]), int(r[i1]), int(i1 - i0 + 1), float(rate), sustained)
+        )
+
+    # segments of beats joined by usable intervals
+    segments = _segments(iv_ok, noise_beat)
+    # ventricular runs and couplets, SVT
+    for i0, i1 in _runs(code == C_V):
+        for a, b in _split(i0, i1, segments):
+            length = b - a
+            if length == 2:
+                add("COUPLET", a, b - 1)
+            elif length >= 3:
+                dur = t_s[b - 1] - t_s[a]
+                rate = 60.0 * (length - 1) / dur if dur > 0 else np.inf
+                if rate > cfg.vt_rate_bpm:
+                    add("VT", a, b - 1, sustained=dur >= cfg.sustained_s)
+                    state_sets["VT"][a:b] = True
+                else:
+                    add("IVR", a, b - 1)
+                    state_sets["IVR"][a:b] = True
+    for i0, i1 in _runs(code == C_S):
+        for a, b in _split(i0, i1, segments):
+            if b - a >= 3:
+                dur = t_s[b - 1] - t_s[a]
+                if dur > 0 and 60.0 * (b - a - 1) / dur > cfg.svt_rate_bpm:
+                    add("SVTA", a, b - 1)
+                    state_sets["SVTA"][a:b] = True
+    # bigeminy / trigeminy
+    for kind, period in (("B", 2), ("T", 3)):
+        for a, b in _allorhythmia(code, period, cfg.bigeminy_cycles, segments):
+            add(kind, a, b)
+            state_sets[kind][a : b + 1] = True
+    # pauses
+    for j in np.flatnonzero(iv_ok & (rr >= cfg.pause_s)):
+        add("PAUSE", int(j), int(j) + 1)
+        state_sets["PAUSE"][j] = True
+    # atrial fibrillation
+    irr = _af_irregularity(rr, iv_ok, code, cfg.af_window)
+    for a, b in _af_episodes(irr, t_s, segments, cfg):
+        add("AFIB", a, b)
+        state_sets["AFIB"][a : b + 1] = True
+    # bradycardia / tachycardia (outside AF, VT, SVT)
+    for kind, test in (
+        ("SBR", lambda bpm: bpm < cfg.brady_bpm),
+        ("TACH", lambda bpm: bpm > cfg.tachy_bpm),
+    ):
+        for a, b in _rate_runs(rr, iv_ok, cfg.rate_beats, test, segments):
+            if (state_sets["AFIB"][a:b + 1] | state_sets["VT"][a:b + 1]
+                    | state_sets["SVTA"][a:b + 1]).mean() > 0.5:
+                continue
+            add(kind, a, b)
+            state_sets[kind][a : b + 1] = True
+    state = np.full(n, RHYTHM_STATES.index("N"), np.int8)
+    for idx in range(len(RHYTHM_STATES) - 2, -1, -1):  # low priority first
+        state[state_sets[RHYTHM_STATES[idx]]] = idx
+    episodes.sort(key=lambda e: (e.start_sample, e.kind))
+    beat_irr = np.full(n, np.nan)
+    if n > 1:
+        beat_irr[1:] = irr
+    return RhythmAnalysis(tuple(episodes), state, beat_irr, float(fs_hz))
+
+
+def _codes(classes, n: int) -> np.ndarray:
+    arr = np.asarray(classes)
+    if arr.shape[0] != n:
+        raise InvalidSignalError(f"classes must have one entry per beat: {arr.shape[0]} for {n}")
+    if arr.dtype.kind in "iu":
+        code = arr.astype(np.int64)
+        if n and (code.min() < 0 or code.max() >= len(CLASSES)):
+            raise InvalidSignalError("class codes must be 0-4 (N S V F Q)")
+        return code
+    lookup = {c: i for i, c in enumerate(CLASSES)} | {"A": C_S}
+    try:
+        return np.array([lookup[str(c)] for c in arr.tolist()], np.int64)
+    except KeyError as exc:
+        raise InvalidSignalError(f"unknown beat class {exc.args[0]!r} (use N S V F Q)") from None
+
+
+def _segments(iv_ok: np.ndarray, noise_beat: np.ndarray) -> np.ndarray:
+    """Segment id per beat: beats joined by usable intervals share one (-1 = noise)."""
+    n = noise_beat.size
+    seg = np.zeros(n, np.int64)
+    if n > 1:
+        seg[1:] = np.cumsum(~iv_ok)
+    seg[noise_beat] = -1
+    return seg
+
+
+def _split(i0: int, i1: int, seg: np.ndarray) -> list[tuple[int, int]]:
+    """Split [i0, i1) where the segment changes; drop noise beats."""
+    out = []
+    a = i0
+    for i in range(i0 + 1, i1 + 1):
+        if i == i1 or seg[i] != seg[a]:
+            if seg[a] >= 0:
+                out.append((a, i))
+            a = i
+    return out
+
+
+def _allorhythmia(code, period, min_cycles, seg):
+    """Beat ranges (inclusive) of >= min_cycles cycles: period-1 non-V then one V."""
+    n = code.size
+    out = []
+    v = np.flatnonzero(code == C_V)
+    if v.size < 2:
+        return out
+    i = 0
+    while i < v.size:
+        j = i
+        while (
+            j + 1 < v.size
+            and v[j + 1] - v[j] == period
+            and seg[v[j]] == seg[v[j + 1]] >= 0
+            and np.all(code[v[j] + 1 : v[j + 1]] != C_V)
+        ):
+            j += 1
+        cycles = j - i  # V-to-V gaps of the right length
+        if cycles >= min_cycles and v[i] - period + 1 >= 0:
+            a = max(v[i] - (period - 1), 0)
+            if seg[a] == seg[v[i]] and np.all(code[a : v[i]] != C_V):
+                out.append((int(a), int(v[j])))
+            else:
+                out.append((int(v[i]), int(v[j])))
+        i = j + 1
+    return [(a, b) for a, b in out if b < n]
+
+
+def _af_irregularity(rr, iv_ok, code, window):
+    """Centred median of the normalised successive RR difference (per interval)."""
+    m = rr.size
+    if m < 2:
+        return np.full(m, np.nan)
+    sup = (code == C_N) | (code == C_S)
+    ok = iv_ok & sup[:-1] & sup[1:]
+    d = np.zeros(m)
+    d[1:] = np.abs(np.diff(rr)) / (0.5 * (rr[1:] + rr[:-1]))
+    valid = np.zeros(m, bool)
+    valid[1:] = ok[1:] & ok[:-1]
+    med = centred_median(d, valid, window // 2)
+    # a window needs half of its intervals valid (records shorter than a window: none)
+    half = window // 2
+    csum = np.concatenate(([0], np.cumsum(valid)))
+    idx = np.arange(m)
+    n_valid = csum[np.minimum(idx + half + 1, m)] - csum[np.maximum(idx - half, 0)]
+    med[n_valid < 0.5 * (2 * half + 1)] = np.nan
+    return med
+
+
+def _af_episodes(irr, t_s, seg, cfg):
+    n = t_s.size
+    if n < 2:
+        return []
+    on = np.zeros(n, bool)
+    state = False
+    for j in range(irr.size):
+        v = irr[j]
+        if np.isnan(v) or seg[j + 1] < 0 or seg[j] != seg[j + 1]:
+            state = False
+        elif state:
+            state = v >= cfg.af_off
+        else:
+            state = v >= cfg.af_on
+        if state:
+            on[j] = on[j + 1] = True
+    runs = [(a, b - 1) for a, b in _runs(on)]
+    merged: list[list[int]] = []
+    for a, b in runs:
+        if merged and t_s[a] - t_s[merged[-1][1]] < cfg.af_merge_s and seg[a] == seg[merged[-1][1]]:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged if t_s[b] - t_s[a] >= cfg.af_min_s]
+
+
+def _rate_runs(rr, iv_ok, k, test, seg):
+    """Beat ranges where k consecutive usable intervals have a mean rate passing `test`."""
+    m = rr.size
+    out = []
+    if m < k:
+        return out
+    ok = iv_ok.astype(float)
+    csum = np.concatenate(([0.0], np.cumsum(np.where(iv_ok, rr, 0.0))))
+    cok = np.concatenate(([0.0], np.cumsum(ok)))
+    mean = (csum[k:] - csum[:-k]) / k
+    full = (cok[k:] - cok[:-k]) == k
+    with np.errstate(divide="ignore"):
+        bpm = 60.0 / mean
+    hit = np.zeros(m + 1, bool)  # per beat
+    for j in np.flatnonzero(full & test(bpm)):
+        hit[j : j + k + 1] = True
+    for a, b in _runs(hit):
+        out.append((a, b - 1))
+    return out

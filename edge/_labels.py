@@ -1,0 +1,123 @@
+"""Beat labels and rhythm for a streamed record: dsp features -> TFLite classifier -> rhythm.
+
+:class:`BeatLabeller` hooks into :func:`edge.stream_chunks` (its ``on_block``):
+as the detector decides beats, their features are extracted (one-beat
+lookahead) and classified chunk by chunk, so memory stays bounded over 24 h.
+At the end, :meth:`BeatLabeller.finish` runs the rhythm detectors on the
+labelled beat stream and the unusable stretches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import dsp
+from dsp._rhythm import RhythmAnalysis, analyze_rhythm
+from firmware_bridge import RecordInfo
+from models import BeatClassifier
+
+__all__ = ["BeatLabeller", "LabelledBeats"]
+
+_CLASSIFIER: BeatClassifier | None = None
+
+
+def shared_classifier() -> BeatClassifier:
+    """The committed classifier, loaded once per process."""
+    global _CLASSIFIER
+    if _CLASSIFIER is None:
+        _CLASSIFIER = BeatClassifier()
+    return _CLASSIFIER
+
+
+@dataclass(frozen=True, eq=False)
+class LabelledBeats:
+    """Labels and rhythm of one record's beats.
+
+    Attributes
+    ----------
+    r_peaks : ndarray of int64
+        Every beat, sorted (as detected).
+    classes : tuple of str
+        AAMI class per beat (N, S, V, F, Q); beats in unusable signal are Q.
+    rhythm : dsp._rhythm.RhythmAnalysis
+        Episodes and the per-beat rhythm state.
+    """
+
+    r_peaks: np.ndarray
+    classes: tuple[str, ...]
+    rhythm: RhythmAnalysis
+
+    @property
+    def symbols(self) -> list[str]:
+        """MIT-BIH beat symbols (S is written 'A')."""
+        return ["A" if c == "S" else c for c in self.classes]
+
+    def rhythm_annotations(self) -> list[tuple[int, str]]:
+        """(sample, aux note) of each '+' rhythm annotation."""
+        return self.rhythm.transitions(self.r_peaks)
+
+
+class BeatLabeller:
+    """Labels beats while a record streams through the detector.
+
+    Parameters
+    ----------
+    classifier : models.BeatClassifier, optional
+        Default: the committed model (loaded once per process).
+    rhythm_config : dsp._rhythm.RhythmConfig, optional
+    """
+
+    def __init__(self, classifier: BeatClassifier | None = None, rhythm_config=None) -> None:
+        self._classifier = classifier
+        self._rhythm_config = rhythm_config
+        self._extractor: dsp.BeatFeatureExtractor | None = None
+        self._fs_hz = 0.0
+        self._last = -1
+        self._peaks: list[np.ndarray] = []
+        self._classes: list[str] = []
+
+    def __call__(self, record: RecordInfo, block: np.ndarray, r_peaks: np.ndarray) -> None:
+        """The ``on_block`` hook of :func:`edge.stream_chunks`."""
+        if self._extractor is None:
+            self._fs_hz = float(record.fs_hz)
+            # a detector decides a beat at most a few seconds late (search-back)
+            self._extractor = dsp.BeatFeatureExtractor(record.fs_hz, record.n_leads, lookback_s=8.0)
+        peaks = np.asarray(r_peaks, np.int64)
+        peaks = peaks[peaks > self._last]
+        if peaks.size:
+            self._last = int(peaks[-1])
+        feats = self._extractor.feed(block, peaks)
+        self._classify(feats)
+
+    def _classify(self, feats: dsp.BeatFeatures) -> None:
+        if feats.n_beats == 0:
+            return
+        classifier = self._classifier or shared_classifier()
+        labels = classifier.classify(feats)
+        self._peaks.append(labels.r_peaks)
+        self._classes.extend(labels.classes)
+
+    def finish(self, r_peaks: np.ndarray, unusable: np.ndarray) -> LabelledBeats:
+        """Label the last beats and analyse the rhythm.
+
+        Parameters
+        ----------
+        r_peaks : ndarray of int64
+            The record's beats as :class:`edge.RecordBeats` holds them.
+        unusable : ndarray of int64, shape (k, 2)
+            Stretches where no lead was usable.
+        """
+        if self._extractor is not None:
+            self._classify(self._extractor.finish())
+        got = np.concatenate(self._peaks) if self._peaks else np.zeros(0, np.int64)
+        by_peak = dict(zip(got.tolist(), self._classes, strict=True))
+        r = np.asarray(r_peaks, np.int64)
+        classes = [by_peak.get(int(p), "Q") for p in r.tolist()]
+        for start, end in np.asarray(unusable, np.int64).reshape(-1, 2).tolist():
+            lo, hi = np.searchsorted(r, [start, end])
+            classes[lo:hi] = ["Q"] * (hi - lo)
+        fs = self._fs_hz or 360.0
+        rhythm = analyze_rhythm(r, classes, fs, unusable, self._rhythm_config)
+        return LabelledBeats(r_peaks=r, classes=tuple(classes), rhythm=rhythm)
