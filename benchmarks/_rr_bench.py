@@ -197,7 +197,7 @@ def _agreement_rows(pairs: dict[str, list[tuple[float, float]]]) -> list[list[st
     return rows
 
 
-HRV_HEADER = ["measure", "n", "median |diff| %", "95th pct %", "max %", "within 1 % (%)", "definitions"]
+HRV_HEADER = ["measure", "n", "median abs diff %", "95th pct %", "max %", "within 1 % (%)", "definitions"]
 
 
 def hrv_text(res: HrvBenchResult) -> str:
@@ -229,7 +229,7 @@ def hrv_markdown(res: HrvBenchResult, machine: dict, command: str) -> str:
             "128 Hz). The NN series (Task Force: intervals between two normal beats, in 250-2500 ms, "
             "not spanning a noise mark) is built once by `dsp.rr_series_from_annotation` and given "
             "to both: to NeuroKit2 as `{'RRI', 'RRI_Time'}`, so it also sees the gaps. Relative "
-            "difference = |ours - NeuroKit2| / NeuroKit2.",
+            "difference = abs(ours - NeuroKit2) / NeuroKit2.",
             "",
             "## Machine",
             "",
