@@ -25,6 +25,7 @@ from dsp._hrv import (
 )
 from dsp._prsa import PrsaResult, deceleration_capacity
 from dsp._qrs import QrsConfig, QrsDetector, QrsResult, QrsUpdate, analyze_qrs, detect_qrs
+from dsp._rhythm import RhythmAnalysis, RhythmConfig, RhythmEpisode, analyze_rhythm
 from dsp._rr import (
     BEAT_CLASSES,
     CLASS_OF_SYMBOL,
@@ -55,11 +56,15 @@ __all__ = [
     "QrsDetector",
     "QrsResult",
     "QrsUpdate",
+    "RhythmAnalysis",
+    "RhythmConfig",
+    "RhythmEpisode",
     "RrAnalysis",
     "RrSeries",
     "TemplateConfig",
     "VentricularRun",
     "analyze_qrs",
+    "analyze_rhythm",
     "analyze_rr",
     "circadian_profile",
     "deceleration_capacity",

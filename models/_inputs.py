@@ -71,8 +71,12 @@ def model_inputs(features: BeatFeatures) -> tuple[np.ndarray, np.ndarray]:
     n = features.n_beats
     beat, dom = features.beat, features.dominant
     l1 = 1 if beat.shape[1] > 1 else 0
-    morph = np.stack([beat[:, 0], beat[:, l1], dom[:, 0], dom[:, l1]], axis=-1)
-    morph = np.clip(np.nan_to_num(morph), -MORPH_CLIP, MORPH_CLIP).astype(np.float32)
+    # one strided copy per channel into the (n, WINDOW_LEN, 4) layout the model reads;
+    # the extractor's windows are finite (missing samples are 0)
+    morph = np.empty((n, beat.shape[2], 4), np.float32)
+    for c, src in enumerate((beat[:, 0], beat[:, l1], dom[:, 0], dom[:, l1])):
+        morph[:, :, c] = src
+    np.clip(morph, -MORPH_CLIP, MORPH_CLIP, out=morph)
     rr = features.rr.astype(np.float64)
     tf = features.template.astype(np.float64)
     cols = [
@@ -99,4 +103,4 @@ def model_inputs(features: BeatFeatures) -> tuple[np.ndarray, np.ndarray]:
     ]
     scalars = np.stack(cols, axis=1) if n else np.zeros((0, N_SCALARS))
     scalars = np.nan_to_num(scalars).astype(np.float32)
-    return np.ascontiguousarray(morph), np.ascontiguousarray(scalars)
+    return morph, np.ascontiguousarray(scalars)

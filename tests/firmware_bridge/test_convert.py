@@ -62,7 +62,7 @@ class TestConvert:
             out = tmp_path / str(i)
             assert main(["detect", record, "--out-dir", str(out)]) == 0
             ann = wfdb.rdann(str(out / "119"), "hol")
-            beats.append(ann.sample[np.isin(ann.symbol, ["N"])])
+            beats.append(ann.sample[np.isin(ann.symbol, ["N", "A", "V", "F", "Q"])])
         assert beats[0].size > 1900
         np.testing.assert_array_equal(beats[1], beats[0])
         np.testing.assert_array_equal(beats[2], beats[0])
