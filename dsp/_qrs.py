@@ -8,6 +8,7 @@ in 1-second chunks or in random pieces gives the same beats.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -159,6 +160,21 @@ class QrsResult:
     n_samples: int = field(default=0)
 
 
+@functools.lru_cache(maxsize=32)
+def _bandpass_cached(low_hz: float, high_hz: float, fs_hz: float) -> tuple[np.ndarray, int]:
+    sos = design_bandpass_sos(low_hz, high_hz, fs_hz)
+    return sos, peak_delay_samples(sos, fs_hz)
+
+
+def _bandpass(low_hz: float, high_hz: float, fs_hz: float) -> tuple[np.ndarray, int]:
+    """Band-pass sections and their QRS delay, designed once per (band, rate).
+
+    (Designing them costs about 2 ms, more than detecting a minute of ECG.)
+    """
+    sos, delay = _bandpass_cached(float(low_hz), float(high_hz), float(fs_hz))
+    return sos.copy(), delay
+
+
 def _check_fs(fs_hz) -> float:
     try:
         fs = float(fs_hz)
@@ -172,7 +188,9 @@ def _check_fs(fs_hz) -> float:
 
 
 def _as_2d(signal, n_leads: int | None = None) -> np.ndarray:
-    """(n,) or (n, leads) array-like -> C-contiguous float64 (leads, n)."""
+    """(n,) or (n, leads) array-like -> C-contiguous float64 (n, leads).
+
+    An input that already is one is used as it is (no copy)."""
     arr = np.asarray(signal)
     if arr.dtype.kind not in "fiu":
         raise InvalidSignalError(f"signal must be numeric, got dtype {arr.dtype}")
@@ -186,7 +204,7 @@ def _as_2d(signal, n_leads: int | None = None) -> np.ndarray:
         raise InvalidSignalError(
             f"signal has {arr.shape[1]} leads, the detector was made for {n_leads}"
         )
-    return np.ascontiguousarray(arr.T, dtype=np.float64)
+    return np.ascontiguousarray(arr, dtype=np.float64)
 
 
 class QrsDetector:
@@ -228,7 +246,7 @@ class QrsDetector:
         def samples(seconds: float) -> int:
             return max(1, int(round(seconds * fs)))
 
-        self._sos = design_bandpass_sos(cfg.band_low_hz, cfg.band_high_hz, fs)
+        self._sos, bp_delay = _bandpass(cfg.band_low_hz, cfg.band_high_hz, fs)
         mwi_len = samples(cfg.mwi_window_s)
         hold = samples(cfg.peak_hold_s)
         loc_back = mwi_len + samples(0.05)
@@ -238,7 +256,7 @@ class QrsDetector:
         ip[K.DP_TWAVE] = samples(cfg.twave_window_s)
         ip[K.DP_LEARN] = samples(cfg.learn_s)
         ip[K.DP_MWI_LEN] = mwi_len
-        ip[K.DP_BP_DELAY] = peak_delay_samples(self._sos, fs)
+        ip[K.DP_BP_DELAY] = bp_delay
         # the integral peaks about half a window after R (plus the filter
         # delays): R is searched from a window and a bit before the peak
         ip[K.DP_LOC_BACK] = loc_back
@@ -321,13 +339,13 @@ class QrsDetector:
         x = _as_2d(block, self.n_leads)
         peaks: list[np.ndarray] = []
         bad: list[np.ndarray] = []
-        for start in range(0, x.shape[1], _MAX_CALL):
-            part = x[:, start:start + _MAX_CALL]
-            n = part.shape[1]
+        for start in range(0, x.shape[0], _MAX_CALL):
+            part = x[start:start + _MAX_CALL]
+            n = part.shape[0]
             out_r = np.empty(n // int(self._ip[K.DP_REFRACTORY]) + 4, np.int64)
             out_bad = np.empty(2 * (n // int(self._ip[K.DP_SETTLE_LEN]) + 2), np.int64)
-            n_r, n_bad = K.process(np.ascontiguousarray(part), self._sos, self._ip, self._fp,
-                                   self._state, out_r, out_bad)
+            n_r, n_bad = K.process(part, self._sos, self._ip, self._fp, self._state, out_r,
+                                   out_bad)
             peaks.append(out_r[:n_r])
             bad.append(out_bad[: 2 * n_bad])
         return _update(peaks, bad)

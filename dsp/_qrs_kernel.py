@@ -143,7 +143,7 @@ N_RR = 8  # RR intervals in the running mean
 @njit
 def _lead_block(x, i0, n_raw, t0, raw0, lead, sos, ip, fp, lead_f, lead_i, zi, sq_ring,
                 frings, bad_ring, raw_ring):
-    """Stage 1 for one lead over input samples ``x[lead, i0:i0+n_raw]``.
+    """Stage 1 for one lead over input samples ``x[i0:i0+n_raw, lead]``.
 
     The input samples are absolute ``raw0..``; every ``DP_DEC`` of them are
     averaged into one internal sample, written to the rings from internal
@@ -192,7 +192,7 @@ def _lead_block(x, i0, n_raw, t0, raw0, lead, sos, ip, fp, lead_f, lead_i, zi, s
     acc_bad = lead_i[lead, LI_ACC_BAD]
     n_out = 0
     for j in range(n_raw):
-        v = x[lead, i0 + j]
+        v = x[i0 + j, lead]
         if not np.isfinite(v):
             acc_bad = 1
             v = last_x
@@ -637,7 +637,7 @@ def _detect_block(t0, n, ip, fp, ds, di, rr, lead_f, frings, bad_ring, raw_ring,
 # ---------------------------------------------------------------------------
 @njit
 def process(x, sos, ip, fp, state, out_r, out_bad):
-    """Run the detector over ``x`` (float64[n_leads, n], mV; NaN = lead-off).
+    """Run the detector over ``x`` (float64[n, n_leads], mV; NaN = lead-off).
 
     ``state`` is the tuple (ds, di, rr, lead_f, lead_i, zi, sq_ring, frings,
     bad_ring, raw_ring, f_ring), updated in place. R indices decided
@@ -647,8 +647,8 @@ def process(x, sos, ip, fp, state, out_r, out_bad):
     counts (n_r, n_bad).
     """
     ds, di, rr, lead_f, lead_i, zi, sq_ring, frings, bad_ring, raw_ring, f_ring = state
-    n_leads = x.shape[0]
-    n = x.shape[1]
+    n = x.shape[0]
+    n_leads = x.shape[1]
     block_raw = ip[DP_BLOCK] * ip[DP_DEC]
     n_out = 0
     n_bad = 0

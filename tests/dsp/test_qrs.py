@@ -34,7 +34,7 @@ def _stage1(x: np.ndarray, fs_hz: float):
     frings = np.zeros((K.N_RINGS, 1, ring))
     bad_ring = np.zeros((1, ring), np.uint8)
     raw_ring = np.zeros((1, int(ip[K.DP_RAW_RING])))
-    xx = np.ascontiguousarray(x[None, :], dtype=np.float64)
+    xx = np.ascontiguousarray(x[:, None], dtype=np.float64)
     n_out = K._lead_block(xx, 0, x.size, 0, 0, 0, det._sos, ip, det._fp, lead_f, lead_i, zi,
                           sq_ring, frings, bad_ring, raw_ring)
     assert n_out == n_int
