@@ -11,10 +11,8 @@
                        the same NN series (agreement table)
   holter bench risk    risk model AUC with its 95 % CI, and the time of the RR
                        part (HRV, DC, HRT, ectopy, model, score) on a 24-h record
-  holter bench beats   EC57 VEB / SVEB statistics of the beat classifier end to
-                       end (DS2, DS1, all records) and the speed of classifying 24 h
-  holter bench rhythm  AF episode / duration Se and +P (epic style) and
-                       ventricular couplets / runs (rxr style)
+  holter bench delineation  QRS onset/offset and T end against qtdb q1c,
+                       beside NeuroKit2's dwt delineator
 
 Results are written with --write to benchmarks/results/ (markdown + JSON, with
 the machine described).
@@ -82,24 +80,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     bridge.add_argument("--write", action="store_true", help="write bridge.md and .json")
     for name, help_text in (
         ("hrv", "HRV agreement with NeuroKit2 on chf2db + nsr2db"),
-        ("risk", "risk model AUC (95 % CI) and RR-part timing on a 24-h record"),
+        ("risk", "risk model AUC (95 %% CI) and RR-part timing on a 24-h record"),
+        ("delineation", "QRS onset/offset, T end, P present vs qtdb q1c, beside NeuroKit2"),
     ):
         rr_parser = sub.add_parser(name, help=help_text)
         rr_parser.add_argument(
             "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
         )
         rr_parser.add_argument("--write", action="store_true", help=f"write {name}.md and .json")
-    for name, help_text in (
-        ("beats", "EC57 VEB/SVEB of the beat classifier (DS2 inter-patient) and its speed"),
-        ("rhythm", "AF episodes/duration (epic style) and ventricular runs (rxr style)"),
-    ):
-        lab = sub.add_parser(name, help=help_text)
-        lab.add_argument("--db", type=Path, help="MIT-BIH folder (default: mitdb, HOLTER_PHYSIONET_DIR)")
-        lab.add_argument("--records", help="comma-separated record names (default: all 48)")
-        lab.add_argument(
-            "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
-        )
-        lab.add_argument("--write", action="store_true", help=f"write {name}_mitdb.md and .json")
 
 
 def _progress(message: str) -> None:
@@ -192,9 +180,15 @@ def _run_rr(args: argparse.Namespace) -> int:
     from benchmarks import _report, _rr_bench
 
     root = require_physionet_dir()
-    for db in _rr_bench.DATABASES:
-        require_physionet_dir(db)
-    if args.bench == "hrv":
+    if args.bench != "delineation":
+        for db in _rr_bench.DATABASES:
+            require_physionet_dir(db)
+    if args.bench == "delineation":
+        from benchmarks import _delineation_bench as dl
+
+        result = dl.run_split(require_physionet_dir("qtdb"), _progress)
+        text, md, doc = dl.delineation_text, dl.delineation_markdown, dl.delineation_json
+    elif args.bench == "hrv":
         result = _rr_bench.run_hrv_bench(root, _progress)
         text, md, doc = _rr_bench.hrv_text, _rr_bench.hrv_markdown, _rr_bench.hrv_json
     else:
@@ -216,11 +210,7 @@ def _run_rr(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen benchmark; returns the exit status."""
-    if args.bench in ("beats", "rhythm"):
-        from benchmarks._beats_report import run_cli
-
-        return run_cli(args, _progress, _command())
-    if args.bench in ("hrv", "risk"):
+    if args.bench in ("hrv", "risk", "delineation"):
         return _run_rr(args)
     if args.bench == "qrs":
         return _run_qrs(args)

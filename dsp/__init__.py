@@ -12,6 +12,7 @@ from dsp._beat_features import (
     TemplateConfig,
     extract_beat_features,
 )
+from dsp._delineate import Delineation, delineate_beats
 from dsp._ectopy import EctopySummary, VentricularRun, ectopy_summary
 from dsp._exceptions import DspError, InvalidParameterError, InvalidSignalError
 from dsp._hourly import CircadianProfile, HourlyProfile, circadian_profile, hourly_profile
@@ -43,6 +44,7 @@ __all__ = [
     "CANONICAL_FS_HZ",
     "CLASS_OF_SYMBOL",
     "CircadianProfile",
+    "Delineation",
     "DspError",
     "EctopySummary",
     "HourlyProfile",
@@ -68,6 +70,7 @@ __all__ = [
     "analyze_rr",
     "circadian_profile",
     "deceleration_capacity",
+    "delineate_beats",
     "detect_qrs",
     "ectopy_summary",
     "extract_beat_features",
