@@ -13,6 +13,10 @@
                        part (HRV, DC, HRT, ectopy, model, score) on a 24-h record
   holter bench delineation  QRS onset/offset and T end against qtdb q1c,
                        beside NeuroKit2's dwt delineator
+  holter bench beats   EC57 VEB / SVEB statistics of the beat classifier end to
+                       end (DS2, DS1, all records) and the speed of classifying 24 h
+  holter bench rhythm  AF episode / duration Se and +P (epic style) and
+                       ventricular couplets / runs (rxr style)
 
 Results are written with --write to benchmarks/results/ (markdown + JSON, with
 the machine described).
@@ -88,6 +92,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
             "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
         )
         rr_parser.add_argument("--write", action="store_true", help=f"write {name}.md and .json")
+    for name, help_text in (
+        ("beats", "EC57 VEB/SVEB of the beat classifier (DS2 inter-patient) and its speed"),
+        ("rhythm", "AF episodes/duration (epic style) and ventricular runs (rxr style)"),
+    ):
+        lab = sub.add_parser(name, help=help_text)
+        lab.add_argument("--db", type=Path, help="MIT-BIH folder (default: mitdb, HOLTER_PHYSIONET_DIR)")
+        lab.add_argument("--records", help="comma-separated record names (default: all 48)")
+        lab.add_argument(
+            "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
+        )
+        lab.add_argument("--write", action="store_true", help=f"write {name}_mitdb.md and .json")
 
 
 def _progress(message: str) -> None:
@@ -212,6 +227,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the chosen benchmark; returns the exit status."""
     if args.bench in ("hrv", "risk", "delineation"):
         return _run_rr(args)
+    if args.bench in ("beats", "rhythm"):
+        from benchmarks._beats_report import run_cli
+
+        return run_cli(args, _progress, _command())
     if args.bench == "qrs":
         return _run_qrs(args)
     if args.bench == "bridge":
