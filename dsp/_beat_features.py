@@ -26,7 +26,7 @@ import numpy as np
 
 from dsp import _beat_kernels as K
 from dsp._exceptions import InvalidParameterError, InvalidSignalError
-from dsp._qrs import _as_2d, _check_fs
+from dsp._qrs import MAX_FS_HZ, MIN_FS_HZ
 
 #: Rate every beat window is resampled to, Hz.
 CANONICAL_FS_HZ = 128.0
@@ -68,6 +68,34 @@ TEMPLATE_NAMES = (
     "corr_own_cluster",
 )
 assert len(RR_NAMES) == K.N_RR + K.N_NN and len(TEMPLATE_NAMES) == K.N_TF
+
+
+def _check_fs(fs_hz) -> float:
+    try:
+        fs = float(fs_hz)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"fs_hz must be a number, got {fs_hz!r}") from None
+    if not (MIN_FS_HZ <= fs <= MAX_FS_HZ):
+        raise InvalidParameterError(
+            f"fs_hz must be between {MIN_FS_HZ:g} and {MAX_FS_HZ:g} Hz, got {fs_hz!r}"
+        )
+    return fs
+
+
+def _leads_first(block, n_leads: int) -> np.ndarray:
+    """(n,) or (n, n_leads) array-like -> C-contiguous float64 (n_leads, n)."""
+    arr = np.asarray(block)
+    if arr.dtype.kind not in "fiu":
+        raise InvalidSignalError(f"signal must be numeric, got dtype {arr.dtype}")
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    elif arr.ndim != 2:
+        raise InvalidSignalError(
+            f"signal must be 1-D (n_samples,) or 2-D (n_samples, n_leads), got shape {arr.shape}"
+        )
+    if arr.shape[1] != n_leads:
+        raise InvalidSignalError(f"signal has {arr.shape[1]} leads, the extractor was made for {n_leads}")
+    return np.ascontiguousarray(arr.T, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -249,7 +277,7 @@ class BeatFeatureExtractor:
         """
         if self._finished:
             raise InvalidParameterError("feed() after finish(): make a new extractor")
-        arr = _as_2d(block, self.n_leads) if np.size(block) else np.zeros((self.n_leads, 0))
+        arr = _leads_first(block, self.n_leads) if np.size(block) else np.zeros((self.n_leads, 0))
         peaks = np.asarray(r_peaks, dtype=np.int64).reshape(-1)
         if peaks.size:
             if np.any(np.diff(peaks) <= 0) or peaks[0] <= self._last_peak or peaks[0] < 0:
