@@ -6,7 +6,8 @@ Recipe (all choices made on DS1 only):
    detector, labelled by the nearest reference beat (:mod:`models._beat_data`).
 2. Model selection by patient-held-out cross-fitting on DS1: the two fixed
    DS1 folds (:data:`models._beat_data.DS1_FOLDS`) train on one, predict the
-   other. The number of epochs is the one with the best mean held-out score,
+   other. The number of epochs is the one with the best mean held-out score
+   (averaged over 5 neighbouring epochs),
    and the decision offsets (added to the log-probabilities of S, V, F) are
    tuned on the held-out predictions of both folds at that epoch.
 3. The final model is trained on all of DS1 for that many epochs with the same
@@ -34,6 +35,8 @@ from models._inputs import MODEL_CLASSES, N_SCALARS, SCALAR_NAMES
 from dsp._beat_features import WINDOW_LEN
 
 SEED = 20040701  # de Chazal et al., IEEE TBME 51(7), July 2004
+#: epochs averaged when choosing the number of epochs (odd)
+SMOOTH_EPOCHS = 5
 
 
 @dataclass(frozen=True)
@@ -216,9 +219,16 @@ def select(cfg: TrainConfig, cache_dir: Path | None) -> dict:
     for e, probs in per_epoch.items():
         s = per_beat_scores(label, np.argmax(np.concatenate(probs), axis=1))
         scores[e] = s["S_f1"] + s["V_f1"]
-    # the best epoch, preferring fewer epochs on near-ties (0.5 F1 points)
-    top = max(scores.values())
-    epochs = min(e for e, v in scores.items() if v >= top - 0.5)
+    # the best epoch by the held-out score averaged over SMOOTH_EPOCHS neighbouring
+    # epochs: single-epoch scores of two small folds jump by several points, and
+    # a lucky epoch is not a reproducible choice
+    ep = sorted(scores)
+    smooth = {
+        e: float(np.mean([scores[k] for k in ep if abs(k - e) <= SMOOTH_EPOCHS // 2]))
+        for e in ep
+        if e > SMOOTH_EPOCHS // 2 and e <= ep[-1] - SMOOTH_EPOCHS // 2
+    }
+    epochs = max(smooth, key=lambda e: (smooth[e], -e))
     probs = np.concatenate(per_epoch[epochs])
     offsets, _ = tune_offsets(label, probs)
     held_out = per_beat_scores(label, decide(probs, offsets))
@@ -229,6 +239,7 @@ def select(cfg: TrainConfig, cache_dir: Path | None) -> dict:
         "ds1_held_out": held_out,
         "ds1_held_out_argmax": held_out_argmax,
         "epoch_scores": {str(k): round(v, 2) for k, v in sorted(scores.items())},
+        "epoch_scores_smoothed": {str(k): round(v, 2) for k, v in sorted(smooth.items())},
     }
 
 
