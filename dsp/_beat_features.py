@@ -26,7 +26,7 @@ import numpy as np
 
 from dsp import _beat_kernels as K
 from dsp._exceptions import InvalidParameterError, InvalidSignalError
-from dsp._qrs import MAX_FS_HZ, MIN_FS_HZ
+from dsp._validate import check_fs_hz
 
 #: Rate every beat window is resampled to, Hz.
 CANONICAL_FS_HZ = 128.0
@@ -68,18 +68,6 @@ TEMPLATE_NAMES = (
     "corr_own_cluster",
 )
 assert len(RR_NAMES) == K.N_RR + K.N_NN and len(TEMPLATE_NAMES) == K.N_TF
-
-
-def _check_fs(fs_hz) -> float:
-    try:
-        fs = float(fs_hz)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"fs_hz must be a number, got {fs_hz!r}") from None
-    if not (MIN_FS_HZ <= fs <= MAX_FS_HZ):
-        raise InvalidParameterError(
-            f"fs_hz must be between {MIN_FS_HZ:g} and {MAX_FS_HZ:g} Hz, got {fs_hz!r}"
-        )
-    return fs
 
 
 def _leads_first(block, n_leads: int) -> np.ndarray:
@@ -233,7 +221,7 @@ class BeatFeatureExtractor:
         lookback_s: float = 8.0,
         config: TemplateConfig | None = None,
     ) -> None:
-        self.fs_hz = _check_fs(fs_hz)
+        self.fs_hz = check_fs_hz(fs_hz)
         if not isinstance(n_leads, int | np.integer) or n_leads < 1:
             raise InvalidParameterError(f"n_leads must be a positive integer, got {n_leads!r}")
         if not lookback_s >= 0:
@@ -388,7 +376,7 @@ def extract_beat_features(
         raise InvalidSignalError(
             f"signal must be 1-D (n_samples,) or 2-D (n_samples, n_leads), got shape {arr.shape}"
         )
-    ex = BeatFeatureExtractor(fs_hz, n_leads, lookback_s=arr.shape[0] / _check_fs(fs_hz) + 1.0,
+    ex = BeatFeatureExtractor(fs_hz, n_leads, lookback_s=arr.shape[0] / check_fs_hz(fs_hz) + 1.0,
                               config=config)
     first = ex.feed(arr, r_peaks)
     return BeatFeatures.concat([first, ex.finish()], n_leads)

@@ -16,9 +16,8 @@ import numpy as np
 from dsp import _qrs_kernel as K
 from dsp._exceptions import InvalidParameterError, InvalidSignalError
 from dsp._filters import design_bandpass_sos, peak_delay_samples
+from dsp._validate import check_fs_hz
 
-MIN_FS_HZ = 100.0
-MAX_FS_HZ = 1000.0
 MAX_LEADS = 16
 #: samples the kernels process per block (stage 1 then stage 2, through
 #: cache-sized rings)
@@ -175,18 +174,6 @@ def _bandpass(low_hz: float, high_hz: float, fs_hz: float) -> tuple[np.ndarray, 
     return sos.copy(), delay
 
 
-def _check_fs(fs_hz) -> float:
-    try:
-        fs = float(fs_hz)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"fs_hz must be a number, got {fs_hz!r}") from None
-    if not (MIN_FS_HZ <= fs <= MAX_FS_HZ):
-        raise InvalidParameterError(
-            f"fs_hz must be between {MIN_FS_HZ:g} and {MAX_FS_HZ:g} Hz, got {fs_hz!r}"
-        )
-    return fs
-
-
 def _as_2d(signal, n_leads: int | None = None) -> np.ndarray:
     """(n,) or (n, leads) array-like -> C-contiguous float64 (n, leads).
 
@@ -233,7 +220,7 @@ class QrsDetector:
     """
 
     def __init__(self, fs_hz: float, n_leads: int = 1, config: QrsConfig | None = None):
-        self.fs_hz = _check_fs(fs_hz)
+        self.fs_hz = check_fs_hz(fs_hz)
         if not isinstance(n_leads, int | np.integer) or not (1 <= n_leads <= MAX_LEADS):
             raise InvalidParameterError(f"n_leads must be an integer from 1 to {MAX_LEADS}, got {n_leads!r}")
         self.n_leads = int(n_leads)
@@ -389,7 +376,7 @@ def analyze_qrs(signal, fs_hz: float, config: QrsConfig | None = None) -> QrsRes
     QrsResult
         R-peak indices and the stretches where no lead was usable.
     """
-    fs = _check_fs(fs_hz)
+    fs = check_fs_hz(fs_hz)
     x = np.asarray(signal)
     n_leads = 1 if x.ndim == 1 else (x.shape[1] if x.ndim == 2 else 0)
     if x.ndim not in (1, 2):
