@@ -71,6 +71,21 @@ class Chunk:
         object.__setattr__(self, "start_sample", int(self.start_sample))
         object.__setattr__(self, "fs_hz", float(self.fs_hz))
 
+    @classmethod
+    def of_record(cls, info, start_sample: int, samples: np.ndarray) -> Chunk:
+        """The block ``samples`` of the recording ``info`` (a ``RecordInfo``),
+        starting at ``start_sample``: names, rate, units and ids come from ``info``."""
+        return cls(
+            source_id=info.name,
+            fs_hz=info.fs_hz,
+            lead_names=info.lead_names,
+            units=info.units,
+            start_sample=start_sample,
+            samples=samples,
+            patient_id=info.patient_id,
+            device_id=info.device_id,
+        )
+
     @property
     def n_samples(self) -> int:
         """Number of rows (samples per lead)."""

@@ -21,8 +21,7 @@ import numpy as np
 
 from firmware_bridge._chunk import Chunk
 from firmware_bridge._exceptions import RecordFormatError
-from firmware_bridge._record import RecordInfo, mv_factor
-from firmware_bridge._wfdb import MAX_FS_HZ, MIN_FS_HZ
+from firmware_bridge._record import RecordInfo, check_record_fs, mv_factor
 
 __all__ = ["ecgdatakit_available", "ecgdatakit_format", "iter_ecgdatakit_chunks", "open_ecgdatakit"]
 
@@ -81,11 +80,7 @@ def open_ecgdatakit(path: str | os.PathLike[str]) -> RecordInfo:
     if not leads:
         raise RecordFormatError(f"{path}: the record is zero-length (0 samples)")
     fs_hz = float(leads[0].sampling_rate)
-    if not MIN_FS_HZ <= fs_hz <= MAX_FS_HZ:
-        raise RecordFormatError(
-            f"{path}: sampling frequency {fs_hz:g} Hz is outside the supported "
-            f"{MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz"
-        )
+    check_record_fs(fs_hz, path)
     kept = [lead for lead in leads if float(lead.sampling_rate) == fs_hz]
     n_samples = min(len(lead.samples) for lead in kept)
     units, gains, columns = [], [], []
@@ -132,12 +127,4 @@ def chunks_of(info: RecordInfo, chunk_samples: int) -> Iterator[Chunk]:
     """Cut the parsed leads of `info` into chunks."""
     signal = info.metadata["leads_mv"]
     for start in range(0, info.n_samples, chunk_samples):
-        yield Chunk(
-            source_id=info.name,
-            fs_hz=info.fs_hz,
-            lead_names=info.lead_names,
-            units=info.units,
-            start_sample=start,
-            samples=signal[start : start + chunk_samples],
-            patient_id=info.patient_id,
-        )
+        yield Chunk.of_record(info, start, signal[start : start + chunk_samples])

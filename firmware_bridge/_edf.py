@@ -30,8 +30,7 @@ import numpy as np
 from firmware_bridge._chunk import Chunk
 from firmware_bridge._exceptions import RecordFormatError, TruncatedRecordError
 from firmware_bridge._ishne import WriteResult
-from firmware_bridge._record import Annotation, RecordInfo, mv_factor
-from firmware_bridge._wfdb import MAX_FS_HZ, MIN_FS_HZ
+from firmware_bridge._record import Annotation, RecordInfo, check_record_fs, mv_factor
 
 __all__ = ["iter_edf_chunks", "open_edf", "write_edf"]
 
@@ -95,11 +94,7 @@ def open_edf(path: str | os.PathLike[str], allow_truncated: bool = False) -> Rec
     try:
         kept, skipped = _signals(reader, path)
         fs_hz = float(reader.getSampleFrequency(kept[0]))
-        if not MIN_FS_HZ <= fs_hz <= MAX_FS_HZ:
-            raise RecordFormatError(
-                f"{path}: sampling frequency {fs_hz:g} Hz is outside the supported "
-                f"{MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz"
-            )
+        check_record_fs(fs_hz, path)
         n_samples = int(min(reader.getNSamples()[i] for i in kept))
         spr = int(round(fs_hz * reader.datarecord_duration))
         if n_samples > 0 and spr > 0:
@@ -201,16 +196,7 @@ def _chunks(info: RecordInfo, chunk_samples: int) -> Iterator[Chunk]:
                 digital[:, col] = reader.readSignal(i, start, n, digital=True)
             samples = (digital - dig_min) * scale + phys_min * factor
             samples[(digital < dig_min) | (digital > dig_max)] = np.nan
-            yield Chunk(
-                source_id=info.name,
-                fs_hz=info.fs_hz,
-                lead_names=info.lead_names,
-                units=info.units,
-                start_sample=start,
-                samples=samples,
-                patient_id=info.patient_id,
-                device_id=info.device_id,
-            )
+            yield Chunk.of_record(info, start, samples)
     finally:
         reader.close()
 

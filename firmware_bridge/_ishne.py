@@ -39,8 +39,7 @@ from firmware_bridge._ishne_header import (
     pack_ishne_header,
     parse_ishne_header,
 )
-from firmware_bridge._record import RecordInfo, mv_factor
-from firmware_bridge._wfdb import MAX_FS_HZ, MIN_FS_HZ
+from firmware_bridge._record import RecordInfo, check_record_fs, mv_factor
 
 __all__ = ["WriteResult", "iter_ishne_chunks", "open_ishne", "read_ishne_header", "write_ishne"]
 
@@ -130,11 +129,7 @@ def open_ishne(path: str | os.PathLike[str], allow_truncated: bool = False) -> R
         raise FileNotFoundError(f"no ISHNE file at {path}")
     header = read_ishne_header(path)
     where = str(path)
-    if not MIN_FS_HZ <= header.fs_hz <= MAX_FS_HZ:
-        raise RecordFormatError(
-            f"{where}: sampling frequency {header.fs_hz:g} Hz is outside the supported "
-            f"{MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz"
-        )
+    check_record_fs(header.fs_hz, where)
     data_offset = FIXED_HEADER_BYTES + len(header.var_block)
     data_bytes = path.stat().st_size - data_offset
     n_samples, declared, counts = _samples_per_lead(header, data_bytes, where)
@@ -217,16 +212,7 @@ def _chunks(info: RecordInfo, chunk_samples: int) -> Iterator[Chunk]:
             samples *= scale
             if raw.min() == FAULT_SAMPLE:
                 samples[raw == FAULT_SAMPLE] = np.nan
-            yield Chunk(
-                source_id=info.name,
-                fs_hz=info.fs_hz,
-                lead_names=info.lead_names,
-                units=info.units,
-                start_sample=start,
-                samples=samples,
-                patient_id=info.patient_id,
-                device_id=info.device_id,
-            )
+            yield Chunk.of_record(info, start, samples)
 
 
 def _resolution_nv(info: RecordInfo, resolution_nv: int | None) -> tuple[int, ...]:

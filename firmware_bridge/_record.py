@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-__all__ = ["Annotation", "RecordInfo"]
+from firmware_bridge._exceptions import RecordFormatError
+
+__all__ = ["MAX_FS_HZ", "MIN_FS_HZ", "Annotation", "RecordInfo", "check_record_fs"]
 
 #: Physical units converted to millivolts on reading (lower-case key -> factor).
 TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3, "nv": 1e-6}
@@ -18,6 +20,21 @@ def mv_factor(unit: str | None) -> float | None:
     """Factor that converts `unit` to mV, or None when it is not a voltage."""
     return TO_MV.get(str(unit or "mV").strip().lower())
 
+
+
+#: sampling rates the readers accept (the detector's range), Hz
+MIN_FS_HZ = 100.0
+MAX_FS_HZ = 1000.0
+
+
+def check_record_fs(fs_hz: float, where) -> float:
+    """``fs_hz`` if it is a supported rate, else :class:`RecordFormatError` naming ``where``."""
+    if not MIN_FS_HZ <= fs_hz <= MAX_FS_HZ:
+        raise RecordFormatError(
+            f"{where}: sampling frequency {fs_hz:g} Hz is outside the supported "
+            f"{MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz"
+        )
+    return fs_hz
 
 @dataclass(frozen=True)
 class Annotation:

@@ -17,14 +17,12 @@ import wfdb
 
 from firmware_bridge._chunk import Chunk
 from firmware_bridge._exceptions import RecordFormatError
+from firmware_bridge._record import MAX_FS_HZ, MIN_FS_HZ, RecordInfo, check_record_fs
 from firmware_bridge._record import TO_MV as _TO_MV
-from firmware_bridge._record import RecordInfo
 
 __all__ = ["MAX_FS_HZ", "MIN_FS_HZ", "iter_wfdb_chunks", "open_wfdb"]
 
 #: The sampling frequencies the analysis supports (Hz, inclusive).
-MIN_FS_HZ = 100.0
-MAX_FS_HZ = 1000.0
 
 #: Suffixes a user may leave on a record path (``119.hea`` means record ``119``).
 _RECORD_SUFFIXES = (".hea", ".dat")
@@ -90,11 +88,7 @@ def open_wfdb(path: str | os.PathLike[str]) -> RecordInfo:
     if n_leads == 0:
         raise RecordFormatError(f"{hea}: the record has no signals (an annotation-only record?)")
     fs_hz = float(header.fs) if header.fs is not None else math.nan
-    if not MIN_FS_HZ <= fs_hz <= MAX_FS_HZ:
-        raise RecordFormatError(
-            f"{hea}: sampling frequency {fs_hz:g} Hz is outside the supported "
-            f"{MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz"
-        )
+    check_record_fs(fs_hz, hea)
     for file_name in dict.fromkeys(header.file_name):
         signal_file = record.parent / file_name
         if not signal_file.is_file():
@@ -204,11 +198,4 @@ def _chunks(info: RecordInfo, chunk_samples: int) -> Iterator[Chunk]:
             )
         if np.any(factors != 1.0):
             samples = samples * factors
-        yield Chunk(
-            source_id=info.name,
-            fs_hz=info.fs_hz,
-            lead_names=info.lead_names,
-            units=info.units,
-            start_sample=start,
-            samples=samples,
-        )
+        yield Chunk.of_record(info, start, samples)
