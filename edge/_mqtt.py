@@ -1,0 +1,309 @@
+"""MQTT 5 publisher: drains the outbox to the broker, QoS 1, persistent session.
+
+Topics (DESIGN.md): ``holter/v1/{site}/{gateway}/{patient}/alert`` (and
+``.../summary``, ``.../strip``); ``holter/v1/{site}/{gateway}/status`` retained,
+with a Last Will saying ``offline``.
+
+One thread (started by :meth:`Publisher.start`) makes every paho call: it
+connects with ``clean_start=False`` and a session expiry, reconnects with
+exponential backoff, publishes the outbox's pending messages in row order (at
+most ``max_inflight`` unacknowledged), and deletes an outbox row only when
+paho's ``on_publish`` reports the broker's PUBACK for that message id. Other
+threads only call :meth:`Publisher.publish_alert` (which writes the outbox and
+wakes the thread), :meth:`flush` and :meth:`close`.
+
+Credentials never live in the repository: :meth:`PublisherConfig.from_env`
+reads ``HOLTER_MQTT_USERNAME`` / ``HOLTER_MQTT_PASSWORD`` (or the file named by
+``HOLTER_MQTT_PASSWORD_FILE``) and TLS file paths from the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import ssl
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from edge._exceptions import PublisherClosedError, PublisherConfigError
+from edge._outbox import Kind, Outbox
+from edge._payload import Alert, GatewayState, Status, encode_alert, encode_status
+
+log = logging.getLogger(__name__)
+
+_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class PublisherConfig:
+    """Where and how to publish.
+
+    ``site`` and ``gateway`` are 1-32 of ``A-Za-z0-9_-`` (they are topic levels).
+    ``tls_ca`` turns TLS on (``tls_cert``/``tls_key`` add a client certificate).
+    """
+
+    site: str
+    gateway: str
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    keepalive_s: int = 30
+    session_expiry_s: int = 7 * 24 * 3600
+    max_inflight: int = 20
+    backoff_min_s: float = 0.1
+    backoff_max_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        for name in ("site", "gateway"):
+            if not _ID_RE.fullmatch(getattr(self, name)):
+                raise PublisherConfigError(
+                    f"{name} must be 1-32 of A-Za-z0-9_-, got {getattr(self, name)!r}"
+                )
+        if not 0 < self.port < 65536:
+            raise PublisherConfigError(f"port must be 1-65535, got {self.port}")
+        for name in ("tls_ca", "tls_cert", "tls_key"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).is_file():
+                raise PublisherConfigError(f"{name}: no such file {path}")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise PublisherConfigError("tls_cert and tls_key go together")
+
+    @classmethod
+    def from_url(cls, url: str, site: str, gateway: str, **kw: object) -> PublisherConfig:
+        """From ``mqtt://host:port`` or ``mqtts://host:port`` (TLS; needs ``tls_ca``)."""
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise PublisherConfigError(f"broker URL must be mqtt://HOST[:PORT], got {url!r}")
+        if parts.username or parts.password:
+            raise PublisherConfigError("put credentials in the environment, not in the broker URL")
+        try:
+            port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+        except ValueError as exc:
+            raise PublisherConfigError(f"broker URL {url!r}: {exc}") from None
+        if parts.scheme == "mqtts" and kw.get("tls_ca") is None:
+            raise PublisherConfigError(f"{url}: mqtts needs tls_ca (the CA file)")
+        return cls(site=site, gateway=gateway, host=parts.hostname, port=port, **kw)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, url: str, site: str, gateway: str) -> PublisherConfig:
+        """Like :meth:`from_url`, credentials and TLS files from ``HOLTER_MQTT_*``."""
+        env = os.environ
+        password = env.get("HOLTER_MQTT_PASSWORD")
+        if password is None and env.get("HOLTER_MQTT_PASSWORD_FILE"):
+            try:
+                password = Path(env["HOLTER_MQTT_PASSWORD_FILE"]).read_text().strip()
+            except OSError as exc:
+                raise PublisherConfigError(f"HOLTER_MQTT_PASSWORD_FILE: {exc}") from None
+
+        def path(name: str) -> Path | None:
+            return Path(env[name]) if env.get(name) else None
+
+        return cls.from_url(
+            url, site, gateway, username=env.get("HOLTER_MQTT_USERNAME"), password=password,
+            tls_ca=path("HOLTER_MQTT_TLS_CA"), tls_cert=path("HOLTER_MQTT_TLS_CERT"),
+            tls_key=path("HOLTER_MQTT_TLS_KEY"),
+        )
+
+    def topic(self, patient: str, kind: str) -> str:
+        """``holter/v1/{site}/{gateway}/{patient}/{kind}``."""
+        return f"holter/v1/{self.site}/{self.gateway}/{patient}/{kind}"
+
+    @property
+    def status_topic(self) -> str:
+        """``holter/v1/{site}/{gateway}/status`` (retained)."""
+        return f"holter/v1/{self.site}/{self.gateway}/status"
+
+
+class Publisher:
+    """Publishes the outbox to an MQTT 5 broker from one thread.
+
+    Parameters
+    ----------
+    config : PublisherConfig
+    outbox : Outbox
+        Shared with the pipeline; rows are deleted here on PUBACK.
+    """
+
+    def __init__(self, config: PublisherConfig, outbox: Outbox) -> None:
+        self.config = config
+        self.outbox = outbox
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._closed = False
+        self._connected = False
+        self._last_error: str | None = None
+        self._inflight: dict[int, int] = {}  # paho mid -> outbox row id
+        self._last_sent_row = 0
+        self._thread = threading.Thread(target=self._run, name="holter-mqtt", daemon=True)
+        self._client = self._make_client()
+
+    # -- any thread -------------------------------------------------------
+
+    def start(self) -> Publisher:
+        """Start the network thread (returns self)."""
+        self._thread.start()
+        return self
+
+    def publish_alert(self, alert: Alert) -> int:
+        """Write the alert to the outbox (durably) and wake the sender; returns the row id."""
+        if self._closed:
+            raise PublisherClosedError("publish_alert after close()")
+        row = self.outbox.put(Kind.ALERT, self.config.topic(alert.patient, "alert"),
+                              encode_alert(alert))
+        self._wake.set()
+        return row
+
+    @property
+    def connected(self) -> bool:
+        """Whether the broker accepted the connection (CONNACK success)."""
+        return self._connected
+
+    @property
+    def last_error(self) -> str | None:
+        """The last connection problem, for the status page and the log."""
+        return self._last_error
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait until the outbox is empty; False when ``timeout_s`` passed first."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.outbox):
+            if time.monotonic() > deadline:
+                return False
+            self._wake.set()
+            time.sleep(0.02)
+        return True
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Publish ``offline`` (retained), disconnect, stop the thread. Pending rows stay."""
+        self._closed = True
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    # -- the network thread only -------------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        cfg = self.config
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"holter-{cfg.site}-{cfg.gateway}",
+            protocol=mqtt.MQTTv5,
+        )
+        client.max_inflight_messages_set(cfg.max_inflight)
+        if cfg.username is not None:
+            client.username_pw_set(cfg.username, cfg.password)
+        if cfg.tls_ca is not None:
+            client.tls_set(
+                ca_certs=str(cfg.tls_ca),
+                certfile=str(cfg.tls_cert) if cfg.tls_cert else None,
+                keyfile=str(cfg.tls_key) if cfg.tls_key else None,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        offline = encode_status(Status(cfg.gateway, GatewayState.OFFLINE, _now_ms()))
+        client.will_set(cfg.status_topic, offline, qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        return client
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            self._last_error = f"broker refused the connection: {reason_code}"
+            log.error("MQTT %s:%s: %s", self.config.host, self.config.port, self._last_error)
+            return
+        self._connected = True
+        self._last_error = None
+        log.info("MQTT connected to %s:%s (session present: %s)", self.config.host,
+                 self.config.port, flags.session_present)
+        online = encode_status(Status(self.config.gateway, GatewayState.ONLINE, _now_ms()))
+        client.publish(self.config.status_topic, online, qos=1, retain=True)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._connected = False
+        if not self._stop.is_set():
+            self._last_error = f"disconnected: {reason_code}"
+            log.warning("MQTT %s:%s %s", self.config.host, self.config.port, self._last_error)
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        row = self._inflight.pop(mid, None)
+        if row is None:
+            return  # the status message
+        if reason_code.is_failure:  # e.g. not authorised: resend from the outbox later
+            log.error("MQTT broker rejected outbox row %d: %s", row, reason_code)
+            self._last_sent_row = min(self._last_sent_row, row - 1)
+            return
+        self.outbox.remove(row)
+
+    def _connect(self) -> bool:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.config.session_expiry_s
+        try:
+            self._client.connect(self.config.host, self.config.port, self.config.keepalive_s,
+                                 clean_start=False, properties=props)
+        except (OSError, ssl.SSLError) as exc:
+            self._last_error = f"cannot reach {self.config.host}:{self.config.port}: {exc}"
+            log.warning("MQTT %s; outbox holds %d", self._last_error, len(self.outbox))
+            return False
+        return True
+
+    def _send_pending(self) -> None:
+        room = self.config.max_inflight - len(self._inflight)
+        if room <= 0:
+            return
+        for entry in self.outbox.pending(limit=room, after_row_id=self._last_sent_row):
+            info = self._client.publish(entry.topic, entry.payload, qos=1)
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                break
+            self._inflight[info.mid] = entry.row_id
+            self._last_sent_row = entry.row_id
+
+    def _run(self) -> None:
+        backoff_s = self.config.backoff_min_s
+        socket_open = False
+        while not self._stop.is_set():
+            if not socket_open:
+                socket_open = self._connect()
+                if not socket_open:
+                    self._wake.clear()
+                    self._stop.wait(backoff_s)
+                    backoff_s = min(backoff_s * 2, self.config.backoff_max_s)
+                    continue
+            rc = self._client.loop(timeout=0.05)
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                # paho keeps unacknowledged QoS 1 messages and resends them (same mid)
+                # on the next connect; rows not yet handed to paho stay in the outbox.
+                socket_open = False
+                self._connected = False
+                continue
+            if self._connected:
+                backoff_s = self.config.backoff_min_s
+                self._send_pending()
+        if socket_open:
+            self._say_offline()
+
+    def _say_offline(self) -> None:
+        if self._connected:
+            offline = encode_status(Status(self.config.gateway, GatewayState.OFFLINE, _now_ms()))
+            info = self._client.publish(self.config.status_topic, offline, qos=1, retain=True)
+            deadline = time.monotonic() + 2.0
+            while not info.is_published() and time.monotonic() < deadline:
+                self._client.loop(timeout=0.05)
+        self._client.disconnect()
+        self._client.loop(timeout=0.05)

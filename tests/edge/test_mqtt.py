@@ -1,0 +1,226 @@
+"""The MQTT 5 publisher against the real Mosquitto (127.0.0.1:1883).
+
+Each test has its own random site id, so its topics are its own. Without a
+broker on 1883 the tests skip, unless HOLTER_REQUIRE_DATA is set (.ci/run),
+where they fail. The unreachable-broker test starts a second, private
+mosquitto on a free loopback port (skipped if the binary is missing).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from edge._mqtt import Publisher, PublisherConfig
+from edge._outbox import Outbox
+from edge._payload import (
+    Alert,
+    AlertType,
+    GatewayState,
+    Severity,
+    alert_id,
+    decode_alert,
+    decode_status,
+)
+
+START_MS = 1_700_000_000_000
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="module")
+def broker_port() -> int:
+    if not _listening(1883):
+        reason = "no MQTT broker listens on 127.0.0.1:1883 (install mosquitto; .ci/run starts it)"
+        if os.environ.get("HOLTER_REQUIRE_DATA"):
+            pytest.fail(reason + " and HOLTER_REQUIRE_DATA is set", pytrace=False)
+        pytest.skip(reason)
+    return 1883
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _site() -> str:
+    return "t" + uuid.uuid4().hex[:12]
+
+
+def _alerts(patient: str, n: int) -> list[Alert]:
+    return [
+        Alert(id=alert_id(patient, AlertType.PAUSE, START_MS + i), seq=i, patient=patient,
+              type=AlertType.PAUSE, severity=Severity.WARNING, start_ms=START_MS + i,
+              end_ms=START_MS + i + 2_000, num={"pause_ms": 2000 + i})
+        for i in range(n)
+    ]
+
+
+class Subscriber:
+    """Collects every message under holter/v1/{site}/# (persistent session)."""
+
+    def __init__(self, port: int, site: str) -> None:
+        self.messages: list[mqtt.MQTTMessage] = []
+        self._subscribed = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sub-{site}",
+                                  protocol=mqtt.MQTTv5)
+        self.client.on_message = lambda c, u, msg: self.messages.append(msg)
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(f"holter/v1/{site}/#", qos=1)
+        self.client.on_subscribe = lambda *a: self._subscribed.set()
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 300
+        self.client.connect("127.0.0.1", port, clean_start=False, properties=props)
+        self.client.loop_start()
+        assert self._subscribed.wait(5), "subscriber got no SUBACK"
+
+    def alerts(self) -> list[Alert]:
+        return [decode_alert(m.payload) for m in list(self.messages) if m.topic.endswith("/alert")]
+
+    def wait_for(self, n_unique: int, timeout_s: float = 15.0) -> list[Alert]:
+        deadline = time.monotonic() + timeout_s
+        while len({a.id for a in self.alerts()}) < n_unique and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)  # anything extra (an invented alert) would arrive now
+        return self.alerts()
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _dedupe(alerts: list[Alert]) -> dict[str, Alert]:
+    return {a.id: a for a in alerts}
+
+
+class TestPublisher:
+    def test_every_alert_arrives_exactly_once_after_dedupe(self, broker_port, tmp_path):
+        site = _site()
+        sub = Subscriber(broker_port, site)
+        config = PublisherConfig(site=site, gateway="gw1", port=broker_port)
+        pub = Publisher(config, Outbox(tmp_path / "outbox.db")).start()
+        sent = _alerts("p01", 40)
+        try:
+            for alert in sent:
+                pub.publish_alert(alert)
+            assert pub.flush(15), f"outbox not drained: {len(pub.outbox)} left"
+            got = sub.wait_for(len(sent))
+        finally:
+            pub.close()
+            sub.close()
+        assert _dedupe(got) == {a.id: a for a in sent}
+        assert all(m.topic == f"holter/v1/{site}/gw1/p01/alert" for m in sub.messages
+                   if m.topic.endswith("/alert"))
+        statuses = [decode_status(m.payload) for m in sub.messages if m.topic.endswith("/status")]
+        assert statuses and statuses[0].state is GatewayState.ONLINE
+        assert statuses[-1].state is GatewayState.OFFLINE
+
+    def test_restart_sends_what_was_pending_in_order(self, broker_port, tmp_path):
+        site = _site()
+        path = tmp_path / "outbox.db"
+        dead = PublisherConfig(site=site, gateway="gw1", port=_free_port(), backoff_min_s=0.05)
+        first = Publisher(dead, Outbox(path)).start()
+        sent = _alerts("p02", 15)
+        for alert in sent:
+            first.publish_alert(alert)
+        time.sleep(0.3)
+        assert not first.connected and "cannot reach" in (first.last_error or "")
+        first.close()
+        first.outbox.close()
+
+        sub = Subscriber(broker_port, site)
+        live = PublisherConfig(site=site, gateway="gw1", port=broker_port)
+        second = Publisher(live, Outbox(path)).start()
+        try:
+            assert second.flush(15)
+            got = sub.wait_for(len(sent))
+        finally:
+            second.close()
+            sub.close()
+        assert _dedupe(got) == {a.id: a for a in sent}
+        first_seen = list(dict.fromkeys(a.seq for a in got))
+        assert first_seen == [a.seq for a in sent]
+
+
+@pytest.fixture
+def private_broker(tmp_path):
+    """A second mosquitto on a free loopback port, with persistence (start/stop)."""
+    binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto"
+                                           if os.path.exists("/usr/sbin/mosquitto") else None)
+    if binary is None:
+        pytest.skip("mosquitto binary not found: cannot start a private broker")
+    port = _free_port()
+    data = tmp_path / "broker"
+    data.mkdir()
+    conf = data / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+                    f"persistence_location {data}/\n"
+                    # as root mosquitto would switch to user mosquitto, who cannot write here
+                    + ("user root\n" if os.geteuid() == 0 else ""))
+    procs: list[subprocess.Popen] = []
+
+    class Broker:
+        def __init__(self) -> None:
+            self.port = port
+
+        def start(self) -> None:
+            procs.append(subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
+            deadline = time.monotonic() + 5
+            while not _listening(port):
+                assert time.monotonic() < deadline, "private mosquitto did not start"
+                time.sleep(0.02)
+
+        def stop(self) -> None:
+            proc = procs[-1]
+            proc.terminate()
+            proc.wait(5)
+
+    yield Broker()
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(5)
+
+
+class TestUnreachableBroker:
+    def test_alerts_wait_in_the_outbox_until_the_broker_is_back(self, private_broker, tmp_path):
+        site = _site()
+        # the subscriber's persistent session survives the broker's restart (persistence)
+        private_broker.start()
+        Subscriber(private_broker.port, site).close()
+        private_broker.stop()
+
+        config = PublisherConfig(site=site, gateway="gw1", port=private_broker.port,
+                                 backoff_min_s=0.05, backoff_max_s=0.2)
+        pub = Publisher(config, Outbox(tmp_path / "outbox.db")).start()
+        sent = _alerts("p03", 20)
+        try:
+            for alert in sent:
+                pub.publish_alert(alert)
+            time.sleep(0.5)
+            assert len(pub.outbox) == len(sent)
+            assert "cannot reach" in (pub.last_error or "")
+            private_broker.start()
+            assert pub.flush(15), f"outbox not drained: {len(pub.outbox)} left"
+            sub = Subscriber(private_broker.port, site)
+            got = sub.wait_for(len(sent))
+            sub.close()
+        finally:
+            pub.close()
+        assert _dedupe(got) == {a.id: a for a in sent}
