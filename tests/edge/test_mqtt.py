@@ -22,6 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from edge._exceptions import PublisherConfigError
 from edge._mqtt import Publisher, PublisherConfig
 from edge._outbox import Outbox
 from edge._payload import (
@@ -224,3 +225,41 @@ class TestUnreachableBroker:
         finally:
             pub.close()
         assert _dedupe(got) == {a.id: a for a in sent}
+
+
+class TestPublisherConfig:
+    def test_url_and_topics(self):
+        config = PublisherConfig.from_url("mqtt://broker.local:1884", "site1", "gw1")
+        assert (config.host, config.port) == ("broker.local", 1884)
+        assert config.topic("p01", "alert") == "holter/v1/site1/gw1/p01/alert"
+        assert config.status_topic == "holter/v1/site1/gw1/status"
+
+    @pytest.mark.parametrize(
+        "url, match",
+        [
+            ("http://x", "mqtt://HOST"),
+            ("mqtt://user:secret@x", "credentials in the environment"),
+            ("mqtts://x", "needs tls_ca"),
+            ("mqtt://x:99999", "x:99999"),
+        ],
+    )
+    def test_bad_url_is_a_config_error(self, url, match):
+        with pytest.raises(PublisherConfigError, match=match):
+            PublisherConfig.from_url(url, "site1", "gw1")
+
+    def test_site_must_be_a_safe_topic_level(self):
+        with pytest.raises(PublisherConfigError, match="site must be"):
+            PublisherConfig(site="a/#", gateway="gw1")
+
+    def test_credentials_and_tls_from_the_environment(self, monkeypatch, tmp_path):
+        secret = tmp_path / "password"
+        secret.write_text("s3cret\n")
+        monkeypatch.setenv("HOLTER_MQTT_USERNAME", "gateway1")
+        monkeypatch.delenv("HOLTER_MQTT_PASSWORD", raising=False)
+        monkeypatch.setenv("HOLTER_MQTT_PASSWORD_FILE", str(secret))
+        monkeypatch.setenv("HOLTER_MQTT_TLS_CA", str(tmp_path / "missing-ca.pem"))
+        with pytest.raises(PublisherConfigError, match="tls_ca: no such file"):
+            PublisherConfig.from_env("mqtts://x", "site1", "gw1")
+        monkeypatch.delenv("HOLTER_MQTT_TLS_CA")
+        config = PublisherConfig.from_env("mqtt://x", "site1", "gw1")
+        assert (config.username, config.password) == ("gateway1", "s3cret")
