@@ -17,6 +17,8 @@
                        end (DS2, DS1, all records) and the speed of classifying 24 h
   holter bench rhythm  AF episode / duration Se and +P (epic style) and
                        ventricular couplets / runs (rxr style)
+  holter bench store   alerts per second one writer stores into PostgreSQL and
+                       SQLite (batches and one by one, with duplicates)
 
 Results are written with --write to benchmarks/results/ (markdown + JSON, with
 the machine described).
@@ -103,6 +105,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
             "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
         )
         lab.add_argument("--write", action="store_true", help=f"write {name}_mitdb.md and .json")
+    store = sub.add_parser(
+        "store", help="alert store throughput (alerts/s) into PostgreSQL and SQLite"
+    )
+    store.add_argument(
+        "--alerts", type=int, default=50_000, help="alerts stored in batches (default 50000)"
+    )
+    store.add_argument(
+        "--single", type=int, default=5_000, help="alerts stored one by one (default 5000)"
+    )
+    store.add_argument("--batch-size", type=int, default=500, help="alerts per batch (default 500)")
+    store.add_argument(
+        "--backends",
+        default="postgresql,sqlite",
+        help="comma-separated: postgresql, sqlite (default both); PostgreSQL at "
+        "HOLTER_BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres), "
+        "in a throw-away database",
+    )
+    store.add_argument(
+        "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
+    )
+    store.add_argument("--write", action="store_true", help="write store.md and .json")
 
 
 def _progress(message: str) -> None:
@@ -223,6 +246,35 @@ def _run_rr(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_store(args: argparse.Namespace) -> int:
+    from benchmarks import _report
+    from benchmarks import _store_bench as sb
+
+    backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
+    unknown = sorted(set(backends) - {"postgresql", "sqlite"})
+    if unknown or not backends:
+        raise ValueError(f"--backends takes postgresql and/or sqlite, got {args.backends!r}")
+    runs = sb.run_store_bench(
+        n_alerts=args.alerts,
+        n_single=args.single,
+        batch_size=args.batch_size,
+        backends=backends,
+        progress=_progress,
+    )
+    print(sb.store_text(runs))
+    if args.write:
+        machine = {**_report.machine_description(), **sb.store_versions()}
+        paths = _report.write_report(
+            args.out or _report.RESULTS_DIR,
+            "store",
+            sb.store_markdown(runs, machine, _command()),
+            sb.store_json(runs, machine),
+        )
+        for p in paths:
+            _progress(f"wrote {p}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the chosen benchmark; returns the exit status."""
     if args.bench in ("hrv", "risk", "delineation"):
@@ -235,4 +287,6 @@ def run(args: argparse.Namespace) -> int:
         return _run_qrs(args)
     if args.bench == "bridge":
         return _run_bridge(args)
+    if args.bench == "store":
+        return _run_store(args)
     return _run_memory(args)
