@@ -269,7 +269,11 @@ class Publisher:
             return
         for entry in self.outbox.pending(limit=room, after_row_id=self._last_sent_row):
             info = self._client.publish(entry.topic, entry.payload, qos=1)
-            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            # NO_CONN: the link dropped just now; paho keeps the QoS 1 message and
+            # sends it (same mid) after the reconnect, so it is in flight all the same
+            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                log.error("MQTT publish of outbox row %d failed: %s", entry.row_id,
+                          mqtt.error_string(info.rc))
                 break
             self._inflight[info.mid] = entry.row_id
             self._last_sent_row = entry.row_id

@@ -12,9 +12,11 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -36,6 +38,7 @@ from edge._payload import (
 )
 
 START_MS = 1_700_000_000_000
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _listening(port: int) -> bool:
@@ -263,3 +266,82 @@ class TestPublisherConfig:
         monkeypatch.delenv("HOLTER_MQTT_TLS_CA")
         config = PublisherConfig.from_env("mqtt://x", "site1", "gw1")
         assert (config.username, config.password) == ("gateway1", "s3cret")
+
+
+class TestChaos:
+    def test_broker_restart_mid_stream_loses_and_invents_nothing(self, private_broker, tmp_path):
+        site = _site()
+        private_broker.start()
+        sub = Subscriber(private_broker.port, site)
+        config = PublisherConfig(site=site, gateway="gw1", port=private_broker.port,
+                                 backoff_min_s=0.05, backoff_max_s=0.2)
+        pub = Publisher(config, Outbox(tmp_path / "outbox.db")).start()
+        sent = _alerts("p04", 60)
+        try:
+            for i, alert in enumerate(sent):
+                pub.publish_alert(alert)
+                time.sleep(0.005)
+                if i == 30:
+                    private_broker.stop()  # mid-stream; alerts keep coming
+                if i == 45:
+                    assert not pub.connected
+                    private_broker.start()
+            assert pub.flush(15), f"outbox not drained: {len(pub.outbox)} left"
+            got = sub.wait_for(len(sent))
+        finally:
+            pub.close()
+            sub.close()
+        assert _dedupe(got) == {a.id: a for a in sent}
+
+    def test_gateway_killed_and_restarted_loses_and_invents_nothing(self, broker_port, tmp_path):
+        site = _site()
+        path = tmp_path / "outbox.db"
+        sub = Subscriber(broker_port, site)
+        script = (
+            "import sys, time\n"
+            "from edge._mqtt import Publisher, PublisherConfig\n"
+            "from edge._outbox import Outbox\n"
+            "from edge._payload import Alert, alert_id\n"
+            f"def _alerts(patient, n, start={START_MS}):\n"
+            "    return [Alert(id=alert_id(patient, 'pause', start + i), seq=i, patient=patient,\n"
+            "                  type='pause', severity='warning', start_ms=start + i,\n"
+            "                  end_ms=start + i + 2000, num={'pause_ms': 2000 + i})\n"
+            "            for i in range(n)]\n"
+            f"pub = Publisher(PublisherConfig(site={site!r}, gateway='gw1', port={broker_port}),"
+            f" Outbox({str(path)!r})).start()\n"
+            "for alert in _alerts('p05', 200):\n"
+            "    pub.publish_alert(alert)\n"
+            "    print(alert.id, flush=True)\n"
+            "    time.sleep(0.001)\n"
+        )
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                                text=True, cwd=REPO_ROOT)
+        accepted = [proc.stdout.readline().strip() for _ in range(40)]
+        proc.kill()  # SIGKILL: no offline status, no clean disconnect
+        proc.wait(5)
+        proc.stdout.close()
+        left = Outbox(path)
+        pending = {decode_alert(e.payload).id for e in left.pending(limit=1000)}
+        left.close()
+        deadline = time.monotonic() + 5  # the broker sends the Last Will for the dead link
+        while time.monotonic() < deadline and not any(
+            decode_status(m.payload).state is GatewayState.OFFLINE
+            for m in list(sub.messages) if m.topic.endswith("/status")
+        ):
+            time.sleep(0.02)
+        will = [decode_status(m.payload) for m in sub.messages if m.topic.endswith("/status")]
+        assert will[-1].state is GatewayState.OFFLINE, "no Last Will after SIGKILL"
+
+        again = Publisher(PublisherConfig(site=site, gateway="gw1", port=broker_port),
+                          Outbox(path)).start()
+        try:
+            assert again.flush(15)
+            got = sub.wait_for(len(accepted))
+        finally:
+            again.close()
+            sub.close()
+        all_ids = {a.id for a in _alerts("p05", 200)}
+        received = set(_dedupe(got))
+        assert set(accepted) <= received, "an accepted alert was lost"
+        assert received <= all_ids, "an alert was invented"
+        assert pending <= received, "an alert pending at the kill was not sent after the restart"
