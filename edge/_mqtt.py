@@ -236,8 +236,8 @@ class Publisher:
         client.publish(self.config.status_topic, online, qos=1, retain=True)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        self._connected = False
-        if not self._stop.is_set():
+        was_connected, self._connected = self._connected, False
+        if was_connected and not self._stop.is_set():  # else keep the CONNACK's reason
             self._last_error = f"disconnected: {reason_code}"
             log.warning("MQTT %s:%s %s", self.config.host, self.config.port, self._last_error)
 
@@ -293,8 +293,12 @@ class Publisher:
             if rc != mqtt.MQTT_ERR_SUCCESS:
                 # paho keeps unacknowledged QoS 1 messages and resends them (same mid)
                 # on the next connect; rows not yet handed to paho stay in the outbox.
+                # Back off here too: a broker that refuses the CONNECT (bad credentials)
+                # closes the link at once.
                 socket_open = False
                 self._connected = False
+                self._stop.wait(backoff_s)
+                backoff_s = min(backoff_s * 2, self.config.backoff_max_s)
                 continue
             if self._connected:
                 backoff_s = self.config.backoff_min_s

@@ -182,6 +182,14 @@ def private_broker(tmp_path):
         def __init__(self) -> None:
             self.port = port
 
+        def require_password(self, username: str, password: str) -> None:
+            """Before start(): only this user, with this password, may connect."""
+            passwd = data / "passwd"
+            subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), username, password],
+                           check=True, capture_output=True)
+            text = conf.read_text().replace("allow_anonymous true", "allow_anonymous false")
+            conf.write_text(text + f"password_file {passwd}\n")
+
         def start(self) -> None:
             procs.append(subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL))
@@ -345,3 +353,35 @@ class TestChaos:
         assert set(accepted) <= received, "an accepted alert was lost"
         assert received <= all_ids, "an alert was invented"
         assert pending <= received, "an alert pending at the kill was not sent after the restart"
+
+
+class TestCredentials:
+    def test_wrong_password_is_reported_and_nothing_is_lost(self, private_broker, tmp_path):
+        if shutil.which("mosquitto_passwd") is None:
+            pytest.skip("mosquitto_passwd not found: cannot set up a password broker")
+        private_broker.require_password("gateway1", "right")
+        private_broker.start()
+        site = _site()
+        path = tmp_path / "outbox.db"
+        wrong = PublisherConfig(site=site, gateway="gw1", port=private_broker.port,
+                                username="gateway1", password="wrong", backoff_min_s=0.05)
+        pub = Publisher(wrong, Outbox(path)).start()
+        sent = _alerts("p06", 5)
+        for alert in sent:
+            pub.publish_alert(alert)
+        time.sleep(0.5)
+        try:
+            assert not pub.connected
+            assert "broker refused the connection" in (pub.last_error or "")
+            assert len(pub.outbox) == len(sent)
+        finally:
+            pub.close()
+            pub.outbox.close()
+
+        right = PublisherConfig(site=site, gateway="gw1", port=private_broker.port,
+                                username="gateway1", password="right")
+        pub = Publisher(right, Outbox(path)).start()
+        try:
+            assert pub.flush(10), f"outbox not drained: {len(pub.outbox)} left"
+        finally:
+            pub.close()
