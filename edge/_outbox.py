@@ -106,14 +106,23 @@ class Outbox:
                 f"outbox {self.path}: a {size}-byte message exceeds max_bytes={self.max_bytes}"
             )
         with self._lock:
+            held, dropped = self._bytes, self._dropped
             try:
-                self._make_room(size, kind)
                 sync = "FULL" if kind is Kind.ALERT else "NORMAL"
                 self._db.execute(f"PRAGMA synchronous={sync}")
-                row = self._db.execute(
-                    "INSERT INTO outbox (kind, topic, payload) VALUES (?, ?, ?)",
-                    (int(kind), topic, bytes(payload)),
-                ).lastrowid
+                # one transaction: the drops happen only if the new message is stored
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._make_room(size, kind)
+                    row = self._db.execute(
+                        "INSERT INTO outbox (kind, topic, payload) VALUES (?, ?, ?)",
+                        (int(kind), topic, bytes(payload)),
+                    ).lastrowid
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    self._bytes, self._dropped = held, dropped
+                    raise
             except sqlite3.Error as exc:
                 raise OutboxError(f"outbox {self.path}: cannot store a message: {exc}") from exc
             self._bytes += size

@@ -46,6 +46,12 @@ class TestOutbox:
         with pytest.raises(OutboxFullError, match="not accepted"):
             box.put(Kind.ALERT, "a4", b"a" * 30)
         assert [e.topic for e in box.pending()] == ["a1", "a2", "a3"]
+        box.put(Kind.STRIP, "x2", b"x" * 10)
+        with pytest.raises(OutboxFullError, match="not accepted"):
+            box.put(Kind.ALERT, "a4", b"a" * 30)  # dropping the strip would not make room
+        assert [e.topic for e in box.pending()] == ["a1", "a2", "a3", "x2"]
+        assert box.dropped == 2 and box.size_bytes == 100
+        box.remove(box.pending()[-1].row_id)
         box.remove(box.pending()[0].row_id)
         box.put(Kind.ALERT, "a4", b"a" * 30)
         assert [e.topic for e in box.pending()] == ["a2", "a3", "a4"]
@@ -64,3 +70,19 @@ class TestOutbox:
         box.close()
         with pytest.raises(OutboxError):
             box.put(Kind.ALERT, "t", b"x")
+
+    def test_disk_full_is_an_outbox_error_and_keeps_what_was_accepted(self, tmp_path):
+        path = tmp_path / "o.db"
+        box = Outbox(path)
+        box.put(Kind.ALERT, "a1", b"a" * 100)
+        # a full disk as SQLite sees it: no more pages may be allocated
+        pages = box._db.execute("PRAGMA page_count").fetchone()[0]
+        box._db.execute(f"PRAGMA max_page_count={pages}")
+        with pytest.raises(OutboxError, match="full"):
+            for i in range(1000):
+                box.put(Kind.ALERT, f"a{i + 2}", b"b" * 4000)
+        accepted = len(box)
+        box.close()
+        again = Outbox(path)
+        assert len(again) == accepted and again.pending()[0].payload == b"a" * 100
+        assert again.size_bytes == 100 + 4000 * (accepted - 1)
