@@ -31,6 +31,7 @@ COLUMNS = (
     "start_ms", "end_ms", "num", "received_ms",
 )  # fmt: skip
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM alerts"
+_INBOX_ORDER = "severity_rank DESC, start_ms DESC, id DESC"
 _INSERT = (
     f"INSERT INTO alerts ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
     "ON CONFLICT (id) DO NOTHING"
@@ -176,17 +177,27 @@ class SqlStore:
         site_tuple = check_page_args(sites, limit)
         if not site_tuple:
             return AlertPage(alerts=(), next_cursor=None)
-        where = [f"site IN ({', '.join('?' * len(site_tuple))})"]
-        params: list[Any] = list(site_tuple)
+        keyset, keyset_params = "", []
         if cursor is not None:
-            rank, start, alert_id = decode_cursor(cursor)
-            where.append("(severity_rank, start_ms, id) < (?, ?, ?)")
-            params += [rank, start, alert_id]
-        sql = (
-            f"{_SELECT} WHERE {' AND '.join(where)} "
-            "ORDER BY severity_rank DESC, start_ms DESC, id DESC LIMIT ?"
-        )
-        params.append(limit + 1)
+            keyset = " AND (severity_rank, start_ms, id) < (?, ?, ?)"
+            keyset_params = list(decode_cursor(cursor))
+        # One index range scan per site (alerts_inbox), merged: a single
+        # "site IN (...)" query makes PostgreSQL scan and sort every row of
+        # those sites for each page.
+        parts, params = [], []
+        for k, site in enumerate(site_tuple):
+            parts.append(
+                f"SELECT * FROM ({_SELECT} WHERE site = ?{keyset} "
+                f"ORDER BY {_INBOX_ORDER} LIMIT ?) AS s{k}"
+            )
+            params += [site, *keyset_params, limit + 1]
+        if len(parts) == 1:
+            sql = parts[0]
+        else:
+            sql = (
+                f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS u ORDER BY {_INBOX_ORDER} LIMIT ?"
+            )
+            params.append(limit + 1)
         with self._lock, self._transaction(write=False):
             rows = self._execute(sql, params).fetchall()
         alerts = tuple(row_alert(row) for row in rows[:limit])
