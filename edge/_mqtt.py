@@ -170,6 +170,20 @@ class Publisher:
         self._wake.set()
         return row
 
+    def publish_payload(self, kind: Kind, patient: str, payload: bytes) -> int:
+        """Write an encoded strip or summary to the outbox for ``.../{patient}/{kind}``.
+
+        Strips and summaries are dropped before alerts when the outbox is full.
+        """
+        if self._closed:
+            raise PublisherClosedError("publish_payload after close()")
+        kind = Kind(kind)
+        if not _ID_RE.fullmatch(patient):
+            raise PublisherConfigError(f"patient must be 1-32 of A-Za-z0-9_-, got {patient!r}")
+        row = self.outbox.put(kind, self.config.topic(patient, kind.name.lower()), payload)
+        self._wake.set()
+        return row
+
     @property
     def connected(self) -> bool:
         """Whether the broker accepted the connection (CONNACK success)."""

@@ -26,7 +26,7 @@ from paho.mqtt.properties import Properties
 
 from edge._exceptions import PublisherConfigError
 from edge._mqtt import Publisher, PublisherConfig
-from edge._outbox import Outbox
+from edge._outbox import Kind, Outbox
 from edge._payload import (
     Alert,
     AlertType,
@@ -133,6 +133,27 @@ class TestPublisher:
         statuses = [decode_status(m.payload) for m in sub.messages if m.topic.endswith("/status")]
         assert statuses and statuses[0].state is GatewayState.ONLINE
         assert statuses[-1].state is GatewayState.OFFLINE
+
+    def test_strips_and_summaries_go_to_their_topics_in_order(self, broker_port, tmp_path):
+        site = _site()
+        sub = Subscriber(broker_port, site)
+        pub = Publisher(PublisherConfig(site=site, gateway="gw1", port=broker_port),
+                        Outbox(tmp_path / "outbox.db")).start()
+        try:
+            pub.publish_alert(_alerts("p07", 1)[0])
+            pub.publish_payload(Kind.STRIP, "p07", b"strip-bytes")
+            pub.publish_payload(Kind.SUMMARY, "p07", b"summary-bytes")
+            assert pub.flush(10)
+            deadline = time.monotonic() + 5
+            while len([m for m in sub.messages if "/p07/" in m.topic]) < 3:
+                assert time.monotonic() < deadline, "strip/summary did not arrive"
+                time.sleep(0.02)
+        finally:
+            pub.close()
+            sub.close()
+        got = [(m.topic.rsplit("/", 1)[1], m.payload) for m in sub.messages if "/p07/" in m.topic]
+        assert [kind for kind, _ in got] == ["alert", "strip", "summary"]
+        assert got[1][1] == b"strip-bytes" and got[2][1] == b"summary-bytes"
 
     def test_restart_sends_what_was_pending_in_order(self, broker_port, tmp_path):
         site = _site()
