@@ -123,6 +123,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "in a throw-away database",
     )
     store.add_argument(
+        "--inbox-alerts",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time inbox pages on a PostgreSQL store filled with N alerts (0: skip; "
+        "the committed results use 1000000)",
+    )
+    store.add_argument(
         "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
     )
     store.add_argument("--write", action="store_true", help="write store.md and .json")
@@ -262,13 +270,17 @@ def _run_store(args: argparse.Namespace) -> int:
         progress=_progress,
     )
     print(sb.store_text(runs))
+    inbox = None
+    if args.inbox_alerts:
+        inbox = sb.run_inbox_bench(n_stored=args.inbox_alerts, progress=_progress)
+        print(sb.inbox_text(inbox))
     if args.write:
         machine = {**_report.machine_description(), **sb.store_versions()}
         paths = _report.write_report(
             args.out or _report.RESULTS_DIR,
             "store",
-            sb.store_markdown(runs, machine, _command()),
-            sb.store_json(runs, machine),
+            sb.store_markdown(runs, machine, _command(), inbox),
+            sb.store_json(runs, machine, inbox),
         )
         for p in paths:
             _progress(f"wrote {p}")

@@ -155,6 +155,90 @@ def run_store_bench(
     return runs
 
 
+@dataclass(frozen=True)
+class InboxTiming:
+    """Latency of inbox pages (``list_alerts``, 50 a page) on a store of ``stored`` alerts."""
+
+    backend: str
+    stored: int
+    n_sites: int
+    first_page_ms: float  # median over repeats
+    later_page_ms: float  # median of pages 2-5 (keyset cursor) over repeats
+    timeline_ms: float  # median of one patient's whole timeline
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def run_inbox_bench(
+    *,
+    n_stored: int = 1_000_000,
+    backend: str = "postgresql",
+    site_counts: tuple[int, ...] = (1, 3, 10),
+    repeats: int = 5,
+    batch_size: int = 5_000,
+    pg_admin_url: str | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> list[InboxTiming]:
+    """Fill a fresh store with ``n_stored`` alerts (10 sites), then time inbox pages."""
+    if n_stored < 1 or repeats < 1:
+        raise ValueError(f"n_stored and repeats must be >= 1, got {n_stored}, {repeats}")
+    admin_url = pg_admin_url or os.environ.get(PG_ADMIN_URL_ENV) or DEFAULT_PG_ADMIN_URL
+    if backend == "postgresql":
+        url, cleanup = _pg_database(admin_url)
+    else:
+        folder = tempfile.TemporaryDirectory(prefix="holter_bench_")
+        url, cleanup = f"sqlite:///{Path(folder.name) / 'cloud.sqlite3'}", folder.cleanup
+    timings = []
+    try:
+        with open_store(url) as store:
+            for start in range(0, n_stored, batch_size):
+                n = min(batch_size, n_stored - start)
+                store.insert_alerts(synthetic_alerts(n, seed=1_000_000 + start))
+                if (start // batch_size) % 20 == 0:
+                    progress(f"{backend} inbox: {start + n:,} of {n_stored:,} alerts stored")
+            store._execute("ANALYZE alerts" if backend == "postgresql" else "ANALYZE")
+            stored = store.count_alerts()
+            patient = store.list_alerts(["site-1"], limit=1).alerts[0].patient
+            for n_sites in site_counts:
+                sites = [f"site-{i}" for i in range(n_sites)]
+                first, later, timeline = [], [], []
+                for _ in range(repeats):
+                    t0 = time.perf_counter()
+                    page = store.list_alerts(sites, limit=50)
+                    first.append((time.perf_counter() - t0) * 1e3)
+                    for _ in range(4):
+                        t0 = time.perf_counter()
+                        page = store.list_alerts(sites, limit=50, cursor=page.next_cursor)
+                        later.append((time.perf_counter() - t0) * 1e3)
+                    t0 = time.perf_counter()
+                    store.patient_timeline("site-1", patient)
+                    timeline.append((time.perf_counter() - t0) * 1e3)
+                timing = InboxTiming(
+                    backend, stored, n_sites, _median(first), _median(later), _median(timeline)
+                )
+                progress(
+                    f"  {n_sites} site(s): first page {timing.first_page_ms:.1f} ms, "
+                    f"later pages {timing.later_page_ms:.1f} ms"
+                )
+                timings.append(timing)
+    finally:
+        cleanup()
+    return timings
+
+
+def inbox_text(timings: list[InboxTiming]) -> str:
+    """A plain-text table of the inbox timings."""
+    return "\n".join(
+        f"{t.backend} {t.stored:,} alerts, {t.n_sites} site(s): first page {t.first_page_ms:.1f} ms,"
+        f" later pages {t.later_page_ms:.1f} ms, a patient timeline {t.timeline_ms:.1f} ms"
+        for t in timings
+    )
+
+
 def _table(runs: list[StoreRun]) -> list[list[str]]:
     return [
         [r.backend, r.mode, str(r.batch_size), f"{r.deliveries:,}", f"{r.unique_alerts:,}",
@@ -171,11 +255,35 @@ def store_text(runs: list[StoreRun]) -> str:
     """A plain-text table of the runs."""
     rows = [_HEADER, *_table(runs)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
-    return "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
+    return "\n".join(
+        "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows
+    )
 
 
-def store_markdown(runs: list[StoreRun], machine: dict[str, object], command: str) -> str:
+def store_markdown(
+    runs: list[StoreRun],
+    machine: dict[str, object],
+    command: str,
+    inbox: list[InboxTiming] | None = None,
+) -> str:
     """The results as markdown, machine described."""
+    inbox_lines = []
+    if inbox:
+        inbox_lines = [
+            "",
+            "## Inbox pages",
+            "",
+            "`list_alerts(sites, limit=50)` on a store filled with synthetic alerts from 10 sites",
+            "(after ANALYZE); medians of 5 repeats; later pages follow the keyset cursor.",
+            "",
+            "| backend | stored | sites | first page ms | later pages ms | patient timeline ms |",
+            "| --- | --- | --- | --- | --- | --- |",
+            *(
+                f"| {t.backend} | {t.stored:,} | {t.n_sites} | {t.first_page_ms:.1f} | "
+                f"{t.later_page_ms:.1f} | {t.timeline_ms:.1f} |"
+                for t in inbox
+            ),
+        ]
     lines = [
         "# Alert store throughput",
         "",
@@ -191,6 +299,7 @@ def store_markdown(runs: list[StoreRun], machine: dict[str, object], command: st
         "| " + " | ".join(_HEADER) + " |",
         "| " + " | ".join("---" for _ in _HEADER) + " |",
         *("| " + " | ".join(row) + " |" for row in _table(runs)),
+        *inbox_lines,
         "",
         "## Machine",
         "",
@@ -199,7 +308,9 @@ def store_markdown(runs: list[StoreRun], machine: dict[str, object], command: st
     return "\n".join(lines) + "\n"
 
 
-def store_json(runs: list[StoreRun], machine: dict[str, object]) -> dict[str, object]:
+def store_json(
+    runs: list[StoreRun], machine: dict[str, object], inbox: list[InboxTiming] | None = None
+) -> dict[str, object]:
     """The results as a JSON document."""
     return {
         "benchmark": "store",
@@ -207,6 +318,7 @@ def store_json(runs: list[StoreRun], machine: dict[str, object]) -> dict[str, ob
             {**asdict(r), "stored_per_s": r.stored_per_s, "deliveries_per_s": r.deliveries_per_s}
             for r in runs
         ],
+        "inbox": [asdict(t) for t in inbox or []],
         "machine": machine,
     }
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from benchmarks._store_bench import (
+    inbox_text,
+    run_inbox_bench,
     run_store_bench,
     store_json,
     store_markdown,
@@ -31,6 +33,14 @@ class TestStoreBench:
         assert "alerts/s stored" in store_text(runs)
         assert "| sqlite | batch | 64 |" in store_markdown(runs, {"cores": 2}, "holter bench store")
         assert store_json(runs, {})["runs"][0]["stored"] == 300
+
+    def test_tiny_inbox_run(self):
+        timings = run_inbox_bench(n_stored=500, backend="sqlite", site_counts=(1, 3), repeats=1)
+        assert [(t.stored, t.n_sites) for t in timings] == [(500, 1), (500, 3)]
+        assert all(t.first_page_ms > 0 and t.later_page_ms > 0 for t in timings)
+        assert "3 site(s)" in inbox_text(timings)
+        md = store_markdown([], {}, "holter bench store", timings)
+        assert "## Inbox pages" in md and "| sqlite | 500 | 3 |" in md
 
     def test_bad_sizes(self):
         with pytest.raises(ValueError, match="batch_size"):
