@@ -35,7 +35,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge._exceptions import PublisherClosedError, PublisherConfigError
-from edge._outbox import Kind, Outbox
+from edge._outbox import MessageKind, Outbox
 from edge._payload import Alert, GatewayState, Status, encode_alert, encode_status
 
 log = logging.getLogger(__name__)
@@ -165,19 +165,19 @@ class Publisher:
         """Write the alert to the outbox (durably) and wake the sender; returns the row id."""
         if self._closed:
             raise PublisherClosedError("publish_alert after close()")
-        row = self.outbox.put(Kind.ALERT, self.config.topic(alert.patient, "alert"),
+        row = self.outbox.put(MessageKind.ALERT, self.config.topic(alert.patient, "alert"),
                               encode_alert(alert))
         self._wake.set()
         return row
 
-    def publish_payload(self, kind: Kind, patient: str, payload: bytes) -> int:
+    def publish_payload(self, kind: MessageKind, patient: str, payload: bytes) -> int:
         """Write an encoded strip or summary to the outbox for ``.../{patient}/{kind}``.
 
         Strips and summaries are dropped before alerts when the outbox is full.
         """
         if self._closed:
             raise PublisherClosedError("publish_payload after close()")
-        kind = Kind(kind)
+        kind = MessageKind(kind)
         if not _ID_RE.fullmatch(patient):
             raise PublisherConfigError(f"patient must be 1-32 of A-Za-z0-9_-, got {patient!r}")
         row = self.outbox.put(kind, self.config.topic(patient, kind.name.lower()), payload)

@@ -28,7 +28,7 @@ from pathlib import Path
 from edge._exceptions import OutboxError, OutboxFullError
 
 
-class Kind(enum.IntEnum):
+class MessageKind(enum.IntEnum):
     """What a message is; a larger value is dropped first when the disk is full."""
 
     ALERT = 0
@@ -41,7 +41,7 @@ class OutboxEntry:
     """One pending message."""
 
     row_id: int
-    kind: Kind
+    kind: MessageKind
     topic: str
     payload: bytes
 
@@ -89,7 +89,7 @@ class Outbox:
         except sqlite3.Error as exc:
             raise OutboxError(f"outbox {self.path}: cannot open: {exc}") from exc
 
-    def put(self, kind: Kind, topic: str, payload: bytes) -> int:
+    def put(self, kind: MessageKind, topic: str, payload: bytes) -> int:
         """Store a message durably; returns its row id (the send order).
 
         Raises
@@ -99,7 +99,7 @@ class Outbox:
         OutboxError
             SQLite failed (disk full, I/O error, closed).
         """
-        kind = Kind(kind)
+        kind = MessageKind(kind)
         size = len(payload)
         if size > self.max_bytes:
             raise OutboxFullError(
@@ -108,7 +108,7 @@ class Outbox:
         with self._lock:
             held, dropped = self._bytes, self._dropped
             try:
-                sync = "FULL" if kind is Kind.ALERT else "NORMAL"
+                sync = "FULL" if kind is MessageKind.ALERT else "NORMAL"
                 self._db.execute(f"PRAGMA synchronous={sync}")
                 # one transaction: the drops happen only if the new message is stored
                 self._db.execute("BEGIN IMMEDIATE")
@@ -128,9 +128,9 @@ class Outbox:
             self._bytes += size
             return int(row)
 
-    def _make_room(self, size: int, kind: Kind) -> None:
+    def _make_room(self, size: int, kind: MessageKind) -> None:
         # drop the oldest strips, then summaries, never alerts; never the new kind's betters
-        for victim in (Kind.STRIP, Kind.SUMMARY):
+        for victim in (MessageKind.STRIP, MessageKind.SUMMARY):
             while self._bytes + size > self.max_bytes:
                 row = self._db.execute(
                     "SELECT row_id, LENGTH(payload) FROM outbox WHERE kind = ? "
@@ -159,7 +159,7 @@ class Outbox:
                 ).fetchall()
             except sqlite3.Error as exc:
                 raise OutboxError(f"outbox {self.path}: cannot read: {exc}") from exc
-        return [OutboxEntry(r[0], Kind(r[1]), r[2], bytes(r[3])) for r in rows]
+        return [OutboxEntry(r[0], MessageKind(r[1]), r[2], bytes(r[3])) for r in rows]
 
     def remove(self, row_id: int) -> None:
         """Delete a message (its PUBACK arrived). Removing a missing row is a no-op."""

@@ -26,7 +26,7 @@ from paho.mqtt.properties import Properties
 
 from edge._exceptions import PublisherConfigError
 from edge._mqtt import Publisher, PublisherConfig
-from edge._outbox import Kind, Outbox
+from edge._outbox import MessageKind, Outbox
 from edge._payload import (
     Alert,
     AlertType,
@@ -141,8 +141,8 @@ class TestPublisher:
                         Outbox(tmp_path / "outbox.db")).start()
         try:
             pub.publish_alert(_alerts("p07", 1)[0])
-            pub.publish_payload(Kind.STRIP, "p07", b"strip-bytes")
-            pub.publish_payload(Kind.SUMMARY, "p07", b"summary-bytes")
+            pub.publish_payload(MessageKind.STRIP, "p07", b"strip-bytes")
+            pub.publish_payload(MessageKind.SUMMARY, "p07", b"summary-bytes")
             assert pub.flush(10)
             deadline = time.monotonic() + 5
             while len([m for m in sub.messages if "/p07/" in m.topic]) < 3:
