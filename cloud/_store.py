@@ -197,6 +197,14 @@ class Store(Protocol):
         """Close the connection (idempotent)."""
         ...
 
+    def __enter__(self) -> Store:
+        """The store itself; ``with open_store(...) as store:`` closes it at the end."""
+        ...
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the store."""
+        ...
+
 
 def open_store(settings: StoreSettings | str | None = None, *, migrate: bool = True) -> Store:
     """Open the store the settings (or URL, or the environment) name.

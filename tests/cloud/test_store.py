@@ -339,3 +339,10 @@ class TestConcurrentWriters:
             page = store.list_alerts(["site-a"], limit=1000)
             assert sorted(a.id for a in page.alerts) == [a.id for a in alerts]
         assert sum(inserted) == n_alerts
+
+
+class TestInterface:
+    def test_both_backends_implement_the_store_protocol(self, store):
+        from cloud import Store
+
+        assert isinstance(store, Store)
