@@ -346,3 +346,20 @@ class TestInterface:
         from cloud import Store
 
         assert isinstance(store, Store)
+
+
+class TestPostgresOnly:
+    def test_a_lost_connection_is_store_unavailable(self, pg_database_url):
+        import psycopg
+
+        store_url = pg_database_url  # its public schema: no other test uses it
+
+        with open_store(store_url) as store:
+            pid = store._connection.info.backend_pid
+            with psycopg.connect(store_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            with pytest.raises(StoreUnavailableError) as info:
+                store.upsert_alert(make_alert(1))
+            assert isinstance(info.value, OSError)
+        with open_store(store_url) as store:
+            assert store.count_alerts() == 0
