@@ -140,6 +140,22 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _write(args: argparse.Namespace, stem: str, markdown, document, machine=None) -> None:
+    """Write ``stem``.md and ``stem``.json to ``--out`` (default benchmarks/results).
+
+    ``markdown`` and ``document`` build the two from the machine description
+    (``machine``, by default that of this machine).
+    """
+    from benchmarks import _report
+
+    machine = machine if machine is not None else _report.machine_description()
+    paths = _report.write_report(
+        args.out or _report.RESULTS_DIR, stem, markdown(machine), document(machine)
+    )
+    for p in paths:
+        _progress(f"wrote {p}")
+
+
 def _command() -> str:
     return "holter bench " + " ".join(shlex.quote(a) for a in sys.argv[2:])
 
@@ -168,21 +184,16 @@ def _run_qrs(args: argparse.Namespace) -> int:
             f"without Numba cache, {cold.first_call_cached_s:.3f} s with it; "
             f"second call {cold.second_call_s * 1000:.2f} ms"
         )
-    machine = _report.machine_description()
-    stem = f"qrs_{result.db_name}"
-    paths = _report.write_report(
-        args.out or _report.RESULTS_DIR,
-        stem,
-        _report.qrs_result_markdown(result, cold, machine, _command()),
-        _report.qrs_result_json(result, cold, machine),
+    _write(
+        args,
+        f"qrs_{result.db_name}",
+        lambda machine: _report.qrs_result_markdown(result, cold, machine, _command()),
+        lambda machine: _report.qrs_result_json(result, cold, machine),
     )
-    for p in paths:
-        _progress(f"wrote {p}")
     return 0
 
 
 def _run_memory(args: argparse.Namespace) -> int:
-    from benchmarks import _report
     from benchmarks._memory_bench import memory_json, memory_markdown, memory_text, run_memory_bench
 
     db = args.db if args.db is not None else physionet_dir("mitdb")
@@ -191,39 +202,32 @@ def _run_memory(args: argparse.Namespace) -> int:
     result = run_memory_bench(db, hours=args.hours, progress=_progress)
     print(memory_text(result))
     if args.write:
-        machine = _report.machine_description()
-        paths = _report.write_report(
-            args.out or _report.RESULTS_DIR,
+        _write(
+            args,
             "memory",
-            memory_markdown(result, machine, _command()),
-            memory_json(result, machine),
+            lambda machine: memory_markdown(result, machine, _command()),
+            lambda machine: memory_json(result, machine),
         )
-        for p in paths:
-            _progress(f"wrote {p}")
     return 0 if result.flat else 1
 
 
 def _run_bridge(args: argparse.Namespace) -> int:
-    from benchmarks import _report
     from benchmarks._bridge_bench import bridge_json, bridge_markdown, bridge_text, run_bridge_bench
 
     result = run_bridge_bench(hours=args.hours, progress=_progress)
     print(bridge_text(result))
     if args.write:
-        machine = _report.machine_description()
-        paths = _report.write_report(
-            args.out or _report.RESULTS_DIR,
+        _write(
+            args,
             "bridge",
-            bridge_markdown(result, machine, _command()),
-            bridge_json(result, machine),
+            lambda machine: bridge_markdown(result, machine, _command()),
+            lambda machine: bridge_json(result, machine),
         )
-        for p in paths:
-            _progress(f"wrote {p}")
     return 0
 
 
 def _run_rr(args: argparse.Namespace) -> int:
-    from benchmarks import _report, _rr_bench
+    from benchmarks import _rr_bench
 
     root = require_physionet_dir()
     if args.bench != "delineation":
@@ -242,15 +246,12 @@ def _run_rr(args: argparse.Namespace) -> int:
         text, md, doc = _rr_bench.risk_text, _rr_bench.risk_markdown, _rr_bench.risk_json
     print(text(result))
     if args.write:
-        machine = _report.machine_description()
-        paths = _report.write_report(
-            args.out or _report.RESULTS_DIR,
+        _write(
+            args,
             args.bench,
-            md(result, machine, _command()),
-            doc(result, machine),
+            lambda machine: md(result, machine, _command()),
+            lambda machine: doc(result, machine),
         )
-        for p in paths:
-            _progress(f"wrote {p}")
     return 0
 
 
@@ -275,15 +276,13 @@ def _run_store(args: argparse.Namespace) -> int:
         inbox = sb.run_inbox_bench(n_stored=args.inbox_alerts, progress=_progress)
         print(sb.inbox_text(inbox))
     if args.write:
-        machine = {**_report.machine_description(), **sb.store_versions()}
-        paths = _report.write_report(
-            args.out or _report.RESULTS_DIR,
+        _write(
+            args,
             "store",
-            sb.store_markdown(runs, machine, _command(), inbox),
-            sb.store_json(runs, machine, inbox),
+            lambda machine: sb.store_markdown(runs, machine, _command(), inbox),
+            lambda machine: sb.store_json(runs, machine, inbox),
+            machine={**_report.machine_description(), **sb.store_versions()},
         )
-        for p in paths:
-            _progress(f"wrote {p}")
     return 0
 
 
