@@ -26,7 +26,7 @@ import numpy as np
 
 from dsp import _beat_kernels as K
 from dsp._exceptions import InvalidParameterError, InvalidSignalError
-from dsp._validate import check_fs_hz
+from dsp._validate import as_samples_by_leads, check_fs_hz
 
 #: Rate every beat window is resampled to, Hz.
 CANONICAL_FS_HZ = 128.0
@@ -72,18 +72,7 @@ assert len(RR_NAMES) == K.N_RR + K.N_NN and len(TEMPLATE_NAMES) == K.N_TF
 
 def _leads_first(block, n_leads: int) -> np.ndarray:
     """(n,) or (n, n_leads) array-like -> C-contiguous float64 (n_leads, n)."""
-    arr = np.asarray(block)
-    if arr.dtype.kind not in "fiu":
-        raise InvalidSignalError(f"signal must be numeric, got dtype {arr.dtype}")
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    elif arr.ndim != 2:
-        raise InvalidSignalError(
-            f"signal must be 1-D (n_samples,) or 2-D (n_samples, n_leads), got shape {arr.shape}"
-        )
-    if arr.shape[1] != n_leads:
-        raise InvalidSignalError(f"signal has {arr.shape[1]} leads, the extractor was made for {n_leads}")
-    return np.ascontiguousarray(arr.T, dtype=np.float64)
+    return np.ascontiguousarray(as_samples_by_leads(block, n_leads, made_for="extractor").T)
 
 
 @dataclass(frozen=True)

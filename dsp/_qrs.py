@@ -16,7 +16,7 @@ import numpy as np
 from dsp import _qrs_kernel as K
 from dsp._exceptions import InvalidParameterError, InvalidSignalError
 from dsp._filters import design_bandpass_sos, peak_delay_samples
-from dsp._validate import check_fs_hz
+from dsp._validate import as_samples_by_leads, check_fs_hz
 
 MAX_LEADS = 16
 #: samples the kernels process per block (stage 1 then stage 2, through
@@ -174,26 +174,6 @@ def _bandpass(low_hz: float, high_hz: float, fs_hz: float) -> tuple[np.ndarray, 
     return sos.copy(), delay
 
 
-def _as_2d(signal, n_leads: int | None = None) -> np.ndarray:
-    """(n,) or (n, leads) array-like -> C-contiguous float64 (n, leads).
-
-    An input that already is one is used as it is (no copy)."""
-    arr = np.asarray(signal)
-    if arr.dtype.kind not in "fiu":
-        raise InvalidSignalError(f"signal must be numeric, got dtype {arr.dtype}")
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    elif arr.ndim != 2:
-        raise InvalidSignalError(
-            f"signal must be 1-D (n_samples,) or 2-D (n_samples, n_leads), got shape {arr.shape}"
-        )
-    if n_leads is not None and arr.shape[1] != n_leads:
-        raise InvalidSignalError(
-            f"signal has {arr.shape[1]} leads, the detector was made for {n_leads}"
-        )
-    return np.ascontiguousarray(arr, dtype=np.float64)
-
-
 class QrsDetector:
     """Streaming multi-lead QRS detector.
 
@@ -323,7 +303,7 @@ class QrsDetector:
         """
         if self._finished:
             raise InvalidParameterError("feed() called after finish(); make a new QrsDetector")
-        x = _as_2d(block, self.n_leads)
+        x = as_samples_by_leads(block, self.n_leads)
         peaks: list[np.ndarray] = []
         bad: list[np.ndarray] = []
         for start in range(0, x.shape[0], _MAX_CALL):
@@ -380,7 +360,7 @@ def analyze_qrs(signal, fs_hz: float, config: QrsConfig | None = None) -> QrsRes
     x = np.asarray(signal)
     n_leads = 1 if x.ndim == 1 else (x.shape[1] if x.ndim == 2 else 0)
     if x.ndim not in (1, 2):
-        _as_2d(x)  # raises the shape error
+        as_samples_by_leads(x)  # raises the shape error
     if n_leads == 0:
         raise InvalidSignalError(f"signal must have at least one lead, got shape {x.shape}")
     det = QrsDetector(fs, n_leads, config)

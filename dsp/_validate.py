@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dsp._exceptions import InvalidParameterError
+import numpy as np
+
+from dsp._exceptions import InvalidParameterError, InvalidSignalError
 
 #: sampling rates every dsp function accepts, Hz
 MIN_FS_HZ = 100.0
@@ -20,3 +22,25 @@ def check_fs_hz(fs_hz) -> float:
             f"fs_hz must be between {MIN_FS_HZ:g} and {MAX_FS_HZ:g} Hz, got {fs_hz!r}"
         )
     return fs
+
+
+def as_samples_by_leads(signal, n_leads: int | None = None, made_for: str = "detector") -> np.ndarray:
+    """(n,) or (n, n_leads) array-like -> C-contiguous float64 (n, n_leads).
+
+    An input that already is one is used as it is (no copy). ``n_leads``, when
+    given, must match; ``made_for`` names the caller in that message.
+    """
+    arr = np.asarray(signal)
+    if arr.dtype.kind not in "fiu":
+        raise InvalidSignalError(f"signal must be numeric, got dtype {arr.dtype}")
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    elif arr.ndim != 2:
+        raise InvalidSignalError(
+            f"signal must be 1-D (n_samples,) or 2-D (n_samples, n_leads), got shape {arr.shape}"
+        )
+    if n_leads is not None and arr.shape[1] != n_leads:
+        raise InvalidSignalError(
+            f"signal has {arr.shape[1]} leads, the {made_for} was made for {n_leads}"
+        )
+    return np.ascontiguousarray(arr, dtype=np.float64)
