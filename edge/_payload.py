@@ -137,11 +137,11 @@ def _check_text(name: str, value: object, pattern: re.Pattern[str]) -> str:
     return value
 
 
-def _check_nums(value: object) -> dict[str, int | float]:
+def _check_nums(value: object, max_nums: int = _MAX_NUMS) -> dict[str, int | float]:
     if not isinstance(value, Mapping):
         raise _fail(f"num must be a map, got {type(value).__name__}")
-    if len(value) > _MAX_NUMS:
-        raise _fail(f"num holds at most {_MAX_NUMS} numbers, got {len(value)}")
+    if len(value) > max_nums:
+        raise _fail(f"num holds at most {max_nums} numbers, got {len(value)}")
     out: dict[str, int | float] = {}
     for name, number in value.items():
         _check_text("num key", name, _NUM_NAME_RE)
