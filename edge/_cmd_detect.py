@@ -29,10 +29,10 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
 
 from edge._annotations import write_hol
 from edge._labels import BeatLabeller
+from edge._progress import Progress
 from edge._stream import detect_record
 
 __all__ = ["configure", "run"]
@@ -66,38 +66,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class _Progress:
-    """Progress on stderr: a percentage while a record runs (terminals only),
-    then one summary line per record."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.live = stream.isatty()
-        self.label = ""
-        self.shown = -1
-
-    def start(self, label: str) -> None:
-        self.label, self.shown = label, -1
-
-    def update(self, done: int, total: int) -> None:
-        if not self.live or total <= 0:
-            return
-        percent = 100 * done // total
-        if percent != self.shown:
-            self.shown = percent
-            self.stream.write(f"\r{self.label}: {percent:3d} %")
-            self.stream.flush()
-
-    def clear(self) -> None:
-        if self.live and self.shown >= 0:
-            self.stream.write("\r\033[K")
-            self.shown = -1
-
-    def done(self, line: str) -> None:
-        self.clear()
-        print(line, file=self.stream, flush=True)
-
-
 def _duration(seconds: float) -> str:
     total = round(seconds)
     hours, rest = divmod(total, 3600)
@@ -121,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``holter detect``; returns the exit status (0, or 2 if any record was bad)."""
     out_dir: Path = args.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)  # OSError -> one line, exit 2 (dispatcher)
-    progress = _Progress(sys.stderr)
+    progress = Progress(sys.stderr)
     status = EXIT_OK
     written: dict[str, str] = {}
     for record in args.records:
