@@ -26,6 +26,7 @@ from dsp._hrv import (
 )
 from dsp._prsa import PrsaResult, deceleration_capacity
 from dsp._qrs import QrsConfig, QrsDetector, QrsResult, QrsUpdate, analyze_qrs, detect_qrs
+from dsp._qt import QtIntervals, QtRrRelation, measure_qt, qt_rr_relation
 from dsp._rhythm import RhythmAnalysis, RhythmConfig, RhythmEpisode, analyze_rhythm
 from dsp._rr import (
     BEAT_CLASSES,
@@ -36,6 +37,7 @@ from dsp._rr import (
     rr_series_from_samples,
 )
 from dsp._rr_analysis import RrAnalysis, analyze_rr
+from dsp._st import StEpisode, StLevels, find_st_episodes, measure_st
 
 __all__ = [
     "BEAT_CLASSES",
@@ -58,11 +60,15 @@ __all__ = [
     "QrsDetector",
     "QrsResult",
     "QrsUpdate",
+    "QtIntervals",
+    "QtRrRelation",
     "RhythmAnalysis",
     "RhythmConfig",
     "RhythmEpisode",
     "RrAnalysis",
     "RrSeries",
+    "StEpisode",
+    "StLevels",
     "TemplateConfig",
     "VentricularRun",
     "analyze_qrs",
@@ -74,11 +80,15 @@ __all__ = [
     "detect_qrs",
     "ectopy_summary",
     "extract_beat_features",
+    "find_st_episodes",
     "heart_rate_turbulence",
     "hourly_profile",
     "hrv_frequency_domain",
     "hrv_time_domain",
     "lomb_psd",
+    "measure_qt",
+    "measure_st",
+    "qt_rr_relation",
     "rr_series",
     "rr_series_from_annotation",
     "rr_series_from_samples",
