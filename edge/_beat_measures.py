@@ -27,7 +27,16 @@ import numpy as np
 import dsp
 from firmware_bridge import RecordInfo
 
-__all__ = ["BeatMeasure", "BeatMeasurer", "delineation_measure", "default_measures"]
+__all__ = [
+    "BeatMeasure",
+    "BeatMeasurer",
+    "default_measures",
+    "delineation_measure",
+    "signal_measure",
+]
+
+#: Beats before a window kept as context (more than a 5-s margin holds).
+_RECENT = 32
 
 #: f(window_mv, fs_hz, r_peaks_in_window) -> {name: (n_beats, ...) array}
 MeasureFn = Callable[[np.ndarray, float, np.ndarray], Mapping[str, np.ndarray]]
@@ -53,33 +62,35 @@ def _delineate(window: np.ndarray, fs_hz: float, r: np.ndarray) -> dict[str, np.
     }
 
 
-delineation_measure = BeatMeasure(
-    "delineation", _delineate, ("qrs_onset", "qrs_offset", "t_peak", "t_end")
-)
-
-
-def _st(window: np.ndarray, fs_hz: float, r: np.ndarray) -> dict[str, np.ndarray]:
-    levels = dsp.measure_st(window, fs_hz, r)
-    return {"st_uv": np.asarray(levels.st_uv, dtype=np.float64).reshape(r.size, -1)}
-
-
-def _qt(window: np.ndarray, fs_hz: float, r: np.ndarray) -> dict[str, np.ndarray]:
+def _delineate_st_qt(window: np.ndarray, fs_hz: float, r: np.ndarray) -> dict[str, np.ndarray]:
+    out = _delineate(window, fs_hz, r)
+    # the ST level is taken after the delineation's J point (one QRS search, not two)
+    levels = dsp.measure_st(window, fs_hz, r, qrs_offset=_usable_j(out["qrs_offset"], r, fs_hz))
     q = dsp.measure_qt(window, fs_hz, r)
-    return {
-        "qt_ms": np.asarray(q.qt_ms, dtype=np.float64),
-        "qtc_bazett_ms": np.asarray(q.qtc_bazett_ms, dtype=np.float64),
-        "qtc_fridericia_ms": np.asarray(q.qtc_fridericia_ms, dtype=np.float64),
-    }
+    out.update(
+        st_uv=np.asarray(levels.st_uv, dtype=np.float64).reshape(r.size, -1),
+        qt_ms=np.asarray(q.qt_ms, dtype=np.float64),
+        qt_rr_ms=np.asarray(q.rr_ms, dtype=np.float64),
+        qtc_bazett_ms=np.asarray(q.qtc_bazett_ms, dtype=np.float64),
+        qtc_fridericia_ms=np.asarray(q.qtc_fridericia_ms, dtype=np.float64),
+    )
+    return out
+
+
+def _usable_j(j: np.ndarray, r: np.ndarray, fs_hz: float) -> np.ndarray:
+    """J points measure_st accepts (after R, within 200 ms), -1 (find it) elsewhere."""
+    ok = (j > r) & (j <= r + int(0.2 * fs_hz))
+    return np.where(ok, j, -1).astype(np.int64)
+
+
+_SAMPLE_KEYS = ("qrs_onset", "qrs_offset", "t_peak", "t_end")
+delineation_measure = BeatMeasure("delineation", _delineate, _SAMPLE_KEYS)
+signal_measure = BeatMeasure("delineation, ST, QT", _delineate_st_qt, _SAMPLE_KEYS)
 
 
 def default_measures() -> tuple[BeatMeasure, ...]:
-    """Delineation, and ST level and QT where this dsp provides them."""
-    measures = [delineation_measure]
-    if hasattr(dsp, "measure_st"):
-        measures.append(BeatMeasure("st", _st))
-    if hasattr(dsp, "measure_qt"):
-        measures.append(BeatMeasure("qt", _qt))
-    return tuple(measures)
+    """Delineation, ST level per lead and QT / QTc of every beat."""
+    return (signal_measure,)
 
 
 class BeatMeasurer:
@@ -89,12 +100,15 @@ class BeatMeasurer:
     ----------
     measures : sequence of BeatMeasure, optional
         Default :func:`default_measures`.
-    margin_s : float, default 2.5
-        Signal kept before and after the beats measured in one window, s
-        (covers the T wave, 660 ms at most after R, and filter settling).
+    margin_s : float, default 5.0
+        Signal kept before and after the beats measured in one window, s:
+        covers the T wave (660 ms at most after R), the settling of the
+        delineation's zero-phase filter, and enough beats on each side that the
+        ST baseline spline through the PR knots of the window matches the
+        spline through the whole record to a fraction of a microvolt.
     """
 
-    def __init__(self, measures: tuple[BeatMeasure, ...] | None = None, margin_s: float = 2.5):
+    def __init__(self, measures: tuple[BeatMeasure, ...] | None = None, margin_s: float = 5.0):
         self.measures = default_measures() if measures is None else tuple(measures)
         self.margin_s = float(margin_s)
         self._fs_hz = 0.0
@@ -102,7 +116,8 @@ class BeatMeasurer:
         self._buf: np.ndarray | None = None  # signal from sample self._buf_start on
         self._buf_start = 0
         self._pending: list[int] = []  # decided beats not measured yet (sorted)
-        self._prev = -1  # the last beat measured (context for the next window)
+        self._prev = -1  # the last beat measured
+        self._recent: list[int] = []  # the last beats measured (context for the next window)
         self._last = -1  # the last beat seen
         self._peaks: list[np.ndarray] = []
         self._out: dict[str, list[np.ndarray]] = {}
@@ -134,13 +149,14 @@ class BeatMeasurer:
 
     def _measure(self, n_ready: int) -> None:
         ready = np.array(self._pending[:n_ready], dtype=np.int64)
-        nxt = self._pending[n_ready] if n_ready < len(self._pending) else -1
         del self._pending[:n_ready]
         buf_end = self._buf_start + self._buf.shape[0]
         lo = max(self._buf_start, int(ready[0]) - self._margin)
         hi = min(buf_end, int(ready[-1]) + self._margin)
-        before = [self._prev] if self._prev >= lo else []
-        after = [nxt] if 0 <= nxt < hi else []
+        # every known beat inside the window is context: the measures see the RR
+        # intervals and (ST) the baseline knots around each beat measured
+        before = [p for p in self._recent if p >= lo]
+        after = [p for p in self._pending if p < hi]
         r = np.array(before + ready.tolist() + after, dtype=np.int64)
         keep = slice(len(before), len(before) + ready.size)
         window = self._buf[lo - self._buf_start : hi - self._buf_start]
@@ -152,6 +168,7 @@ class BeatMeasurer:
                     arr = np.where(arr >= 0, arr + lo, -1).astype(np.int64)
                 self._out.setdefault(key, []).append(arr)
         self._peaks.append(ready)
+        self._recent = (self._recent + ready.tolist())[-_RECENT:]
         self._prev = int(ready[-1])
 
     def _trim(self) -> None:

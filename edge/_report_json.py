@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+import dsp
 import models
 from edge._analyze import HolterAnalysis
 
@@ -203,18 +204,30 @@ def _st_section(a: HolterAnalysis) -> dict | None:
 def _qt_section(a: HolterAnalysis) -> dict | None:
     if "qt_ms" not in a.measures:
         return None
-    fs = a.fs_hz
+    fs, m = a.fs_hz, a.measures
     normal = np.asarray(a.labels.classes) == "N"
+    r = a.beats.r_peaks[normal]
     names = ("qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms")
-    vals = np.column_stack([a.measures[k][normal] for k in names])
-    t = a.beats.r_peaks[normal] / fs
+    vals = np.column_stack([m[k][normal] for k in names])
     n_hours = max(1, int(math.ceil(a.record.duration_s / 3600.0)))
-    hourly = _per_bin(vals, t, n_hours, 3600.0)
+    hourly = _per_bin(vals, r / fs, n_hours, 3600.0)
+    relation = None
+    if r.size:
+        qt = dsp.QtIntervals(
+            r_peak=r, qt_ms=m["qt_ms"][normal], rr_ms=m["qt_rr_ms"][normal],
+            qtc_bazett_ms=m["qtc_bazett_ms"][normal],
+            qtc_fridericia_ms=m["qtc_fridericia_ms"][normal],
+        )
+        relation = dsp.qt_rr_relation(qt, r, fs, period_s=3600.0)
 
     def median(k: int):
         col = vals[:, k]
         col = col[np.isfinite(col)]
         return _num(np.median(col), 1) if col.size else None
+
+    def per_hour(values) -> list:
+        out = _nums(values, 4) if values is not None else []
+        return (out + [None] * n_hours)[:n_hours]
 
     return {
         "n_beats_measured": int(np.isfinite(vals[:, 0]).sum()),
@@ -222,9 +235,13 @@ def _qt_section(a: HolterAnalysis) -> dict | None:
         "qtc_bazett_ms_median": median(1),
         "qtc_fridericia_ms_median": median(2),
         "qtc_graded": "median Fridericia QTc of the normal beats",
+        "qt_rr_slope": _num(relation.overall_slope) if relation else None,
+        "qt_rr_intercept_ms": _num(relation.overall_intercept_ms, 1) if relation else None,
         "hourly": {
             "hour_start_s": [3600.0 * h for h in range(n_hours)],
             **{f"{k}_median": _nums(hourly[:, i], 1) for i, k in enumerate(names)},
+            "rr_ms_median": per_hour(relation.median_rr_ms if relation else None),
+            "qt_rr_slope": per_hour(relation.slope if relation else None),
         },
     }
 

@@ -52,9 +52,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "edge._cmd_listen",
         "receive a device's live frame stream (TCP, serial, stdin) and detect its beats",
     ),
+    "gateway": (
+        "edge._cmd_gateway",
+        "run the edge gateway: devices and watched recordings -> alerts over MQTT",
+    ),
     "risk": (
         "edge._cmd_risk",
         "score cardiac risk (HRV, DC, HRT, ectopy, TFLite model) from a beat annotation file",
+    ),
+    "cloud": (
+        "cloud._cmd",
+        "the cloud aggregator: 'worker' (MQTT shared subscription -> store), 'serve' (API, dashboard)",
+    ),
+    "analyze": (
+        "edge._cmd_analyze",
+        "analyse a whole recording and write the 24-hour report (report.json + report.html)",
     ),
 }
 
