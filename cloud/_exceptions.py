@@ -5,6 +5,7 @@
     CloudError
     ├── InvalidAlertError (ValueError)      an alert record that cannot be stored
     ├── StoreConfigError (ValueError)       a bad database URL or setting
+    ├── AuthConfigError (ValueError)        a bad user, password, site list or session key
     └── StoreError                          the database failed
         ├── StoreUnavailableError (OSError) cannot connect / the server went away
         └── MigrationError                  the schema cannot be brought up to date
@@ -27,6 +28,10 @@ class InvalidAlertError(CloudError, ValueError):
 
 class StoreConfigError(CloudError, ValueError):
     """The store's URL or settings are invalid (unknown scheme, negative retention, ...)."""
+
+
+class AuthConfigError(CloudError, ValueError):
+    """A user, password, site list, token or session key is missing or invalid."""
 
 
 class StoreError(CloudError):

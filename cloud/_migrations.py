@@ -47,6 +47,41 @@ _ALERT_INDEXES = (
     "CREATE INDEX IF NOT EXISTS alerts_start ON alerts (start_ms)",
 )
 
+# Step 3, the review side of the dashboard and API (cloud/_review_store.py):
+# users and their sites, API tokens (SHA-256 only), acknowledgements, comments
+# and the audit trail. No foreign keys to alerts: retention deletes alerts, and
+# the audit trail must outlive them.
+_REVIEW_TABLES = (
+    "CREATE TABLE IF NOT EXISTS users ("
+    " name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,"
+    " created_ms BIGINT NOT NULL, disabled SMALLINT NOT NULL DEFAULT 0)",
+    "CREATE TABLE IF NOT EXISTS user_sites ("
+    " user_name TEXT NOT NULL, site TEXT NOT NULL, PRIMARY KEY (user_name, site))",
+    "CREATE TABLE IF NOT EXISTS api_tokens ("
+    " token_sha256 TEXT PRIMARY KEY, user_name TEXT NOT NULL, label TEXT NOT NULL,"
+    " created_ms BIGINT NOT NULL, revoked_ms BIGINT)",
+    "CREATE INDEX IF NOT EXISTS api_tokens_user ON api_tokens (user_name)",
+    "CREATE TABLE IF NOT EXISTS alert_acks ("
+    " alert_id TEXT PRIMARY KEY, user_name TEXT NOT NULL, acked_ms BIGINT NOT NULL)",
+)
+_REVIEW_LOGS = """
+CREATE TABLE IF NOT EXISTS alert_comments (
+    id {serial}, alert_id TEXT NOT NULL, user_name TEXT NOT NULL,
+    created_ms BIGINT NOT NULL, body TEXT NOT NULL)
+;CREATE INDEX IF NOT EXISTS alert_comments_alert ON alert_comments (alert_id, id)
+;CREATE TABLE IF NOT EXISTS audit_log (
+    id {serial}, at_ms BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    site TEXT, alert_id TEXT, detail TEXT NOT NULL)
+;CREATE INDEX IF NOT EXISTS audit_log_alert ON audit_log (alert_id, id)
+;CREATE INDEX IF NOT EXISTS audit_log_site ON audit_log (site, id)
+"""
+
+
+def _review_statements(serial: str) -> tuple[str, ...]:
+    logs = tuple(sql.strip() for sql in _REVIEW_LOGS.format(serial=serial).split(";"))
+    return _REVIEW_TABLES + logs
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -56,10 +91,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         postgresql=(f"CREATE TABLE IF NOT EXISTS alerts ({_ALERTS_COLUMNS.format(json='JSONB')})",)
         + _ALERT_INDEXES,
     ),
+    Migration(
+        3,
+        "review: users, sites, API tokens, acknowledgements, comments, audit",
+        sqlite=_review_statements("INTEGER PRIMARY KEY AUTOINCREMENT"),
+        postgresql=_review_statements("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
+    ),
 )
 
-#: The schema version this code writes and reads.
-SCHEMA_VERSION = MIGRATIONS[-1].version
+#: The schema version this code writes and reads (the highest step: steps are
+#: applied in version order, each once, so a missing number is no problem).
+SCHEMA_VERSION = max(m.version for m in MIGRATIONS)
 
 MIGRATIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_migrations ("

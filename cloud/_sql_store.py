@@ -113,7 +113,7 @@ class SqlStore:
             with self._transaction():
                 self._lock_migrations()
                 self._execute(MIGRATIONS_TABLE)
-            for migration in MIGRATIONS:
+            for migration in sorted(MIGRATIONS, key=lambda m: m.version):
                 with self._transaction():
                     self._lock_migrations()
                     done = self._execute(

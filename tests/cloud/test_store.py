@@ -20,6 +20,7 @@ from cloud import (
     UpsertResult,
     open_store,
 )
+from cloud._migrations import MIGRATIONS
 from cloud._store import now_ms, redact_url
 
 _DAY_MS = 86_400_000
@@ -255,7 +256,7 @@ class TestMigrations:
     def test_rerunning_is_safe_and_keeps_data(self, store_url):
         with open_store(store_url, migrate=False) as store:
             assert store.schema_version() == 0
-            assert store.migrate() == SCHEMA_VERSION
+            assert store.migrate() == len(MIGRATIONS)  # steps applied (numbers may skip)
             store.upsert_alert(make_alert(1))
             assert store.migrate() == 0
         with open_store(store_url) as store:
