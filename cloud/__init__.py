@@ -11,10 +11,25 @@ from cloud._exceptions import (
     StoreConfigError,
     StoreError,
     StoreUnavailableError,
+    WorkerConfigError,
 )
+from cloud._ingest import RejectReason, Rejection, classify
 from cloud._migrations import SCHEMA_VERSION
-from cloud._records import SEVERITY_RANK, AlertPage, AlertRecord, BatchResult, UpsertResult
+from cloud._records import (
+    SEVERITY_RANK,
+    AlertPage,
+    AlertRecord,
+    BatchResult,
+    GatewayStatusRecord,
+    IngestBatch,
+    IngestResult,
+    StripRecord,
+    SummaryRecord,
+    UpsertResult,
+)
 from cloud._store import DB_URL_ENV, RETENTION_ENV, Store, StoreSettings, open_store
+from cloud._worker import Worker, WorkerStats
+from cloud._worker_config import WorkerConfig, load_config
 
 __all__ = [
     "AlertPage",
@@ -22,9 +37,14 @@ __all__ = [
     "BatchResult",
     "CloudError",
     "DB_URL_ENV",
+    "GatewayStatusRecord",
+    "IngestBatch",
+    "IngestResult",
     "InvalidAlertError",
     "MigrationError",
     "RETENTION_ENV",
+    "RejectReason",
+    "Rejection",
     "SCHEMA_VERSION",
     "SEVERITY_RANK",
     "Store",
@@ -32,6 +52,14 @@ __all__ = [
     "StoreError",
     "StoreSettings",
     "StoreUnavailableError",
+    "StripRecord",
+    "SummaryRecord",
     "UpsertResult",
+    "Worker",
+    "WorkerConfig",
+    "WorkerConfigError",
+    "WorkerStats",
+    "classify",
+    "load_config",
     "open_store",
 ]

@@ -5,6 +5,7 @@
     CloudError
     ├── InvalidAlertError (ValueError)      an alert record that cannot be stored
     ├── StoreConfigError (ValueError)       a bad database URL or setting
+    ├── WorkerConfigError (ValueError)      a bad worker config file (cloud.toml)
     ├── AuthConfigError (ValueError)        a bad user, password, site list or session key
     └── StoreError                          the database failed
         ├── StoreUnavailableError (OSError) cannot connect / the server went away
@@ -32,6 +33,10 @@ class StoreConfigError(CloudError, ValueError):
 
 class AuthConfigError(CloudError, ValueError):
     """A user, password, site list, token or session key is missing or invalid."""
+
+
+class WorkerConfigError(CloudError, ValueError):
+    """The worker's config file is missing, not TOML, or holds a bad or unknown setting."""
 
 
 class StoreError(CloudError):

@@ -82,6 +82,53 @@ def _review_statements(serial: str) -> tuple[str, ...]:
     return _REVIEW_TABLES + logs
 
 
+# Step 2, what the MQTT worker stores besides alerts (cloud/_worker.py).
+def _evidence_tables(*, json: str, blob: str) -> tuple[str, ...]:
+    return (
+        # hourly and whole-recording summaries; a redelivery hits the unique key
+        "CREATE TABLE IF NOT EXISTS summaries ("
+        " site TEXT NOT NULL, gateway TEXT NOT NULL, patient TEXT NOT NULL,"
+        " kind TEXT NOT NULL, seq BIGINT NOT NULL, start_ms BIGINT NOT NULL,"
+        f" end_ms BIGINT NOT NULL, num {json} NOT NULL, received_ms BIGINT NOT NULL,"
+        " UNIQUE (site, gateway, patient, kind, start_ms))",
+        "CREATE INDEX IF NOT EXISTS summaries_patient ON summaries (site, patient, start_ms)",
+        "CREATE INDEX IF NOT EXISTS summaries_start ON summaries (start_ms)",
+        # the ECG evidence of one alert: the CBOR payload as sent
+        "CREATE TABLE IF NOT EXISTS strips ("
+        " alert_id TEXT PRIMARY KEY, site TEXT NOT NULL, gateway TEXT NOT NULL,"
+        " patient TEXT NOT NULL, start_ms BIGINT NOT NULL,"
+        f" payload {blob} NOT NULL, received_ms BIGINT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS strips_start ON strips (start_ms)",
+        # the last status each gateway reported
+        "CREATE TABLE IF NOT EXISTS gateway_status ("
+        " site TEXT NOT NULL, gateway TEXT NOT NULL, state TEXT NOT NULL,"
+        " ts_ms BIGINT NOT NULL, received_ms BIGINT NOT NULL, PRIMARY KEY (site, gateway))",
+    )
+
+
+# Where the server offers TimescaleDB, summaries become a hypertable on start_ms
+# (chunks of 7 days of epoch ms). Alerts stay a plain table: their primary key
+# (id) does not include the time column, which a hypertable requires. Where the
+# extension is not available (pg_available_extensions) or cannot be created (not
+# preloaded, no privilege), the block does nothing and the plain tables serve.
+_TIMESCALE_SUMMARIES = """
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') THEN
+        BEGIN
+            CREATE EXTENSION IF NOT EXISTS timescaledb;
+            PERFORM create_hypertable('summaries', 'start_ms',
+                chunk_time_interval => 604800000, if_not_exists => TRUE,
+                migrate_data => TRUE);
+        EXCEPTION WHEN OTHERS THEN
+            RAISE NOTICE USING MESSAGE = 'TimescaleDB not used: ' || SQLERRM;
+        END;
+    END IF;
+END
+$$
+"""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -90,6 +137,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         + _ALERT_INDEXES,
         postgresql=(f"CREATE TABLE IF NOT EXISTS alerts ({_ALERTS_COLUMNS.format(json='JSONB')})",)
         + _ALERT_INDEXES,
+    ),
+    Migration(
+        2,
+        "summaries, strips, gateway status",
+        sqlite=_evidence_tables(json="TEXT", blob="BLOB"),
+        postgresql=_evidence_tables(json="JSONB", blob="BYTEA") + (_TIMESCALE_SUMMARIES,),
     ),
     Migration(
         3,

@@ -5,7 +5,8 @@ DO NOTHING``, so concurrent workers delivering the same alert store it once.
 A batch is one ``INSERT ... SELECT FROM unnest(arrays)``: one round trip for
 the whole batch, its rows in id order so two batches never deadlock.
 Migrations take a transaction-scoped advisory lock, so workers starting
-together migrate one at a time. TimescaleDB is not used yet (plain tables).
+together migrate one at a time. Where the server offers TimescaleDB, migration
+step 2 makes ``summaries`` a hypertable; otherwise (as here) plain tables serve.
 """
 
 from __future__ import annotations
@@ -88,6 +89,14 @@ class PostgresStore(SqlStore):
         columns = [list(column) for column in zip(*rows, strict=True)]
         try:
             return int(self._connection.execute(_INSERT_BATCH, columns).rowcount)
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
+
+    def _execute_many(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
+        try:
+            with self._connection.cursor() as cursor:
+                cursor.executemany(sql.replace("?", "%s"), rows)
+                return int(cursor.rowcount)
         except psycopg.Error as exc:
             raise self._error(exc) from exc
 

@@ -17,7 +17,15 @@ from typing import Any
 
 from cloud._exceptions import InvalidAlertError, MigrationError, StoreConfigError
 from cloud._migrations import MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION
-from cloud._records import AlertPage, AlertRecord, BatchResult, UpsertResult
+from cloud._records import (
+    AlertPage,
+    AlertRecord,
+    BatchResult,
+    IngestBatch,
+    IngestResult,
+    UpsertResult,
+)
+from cloud._sql_evidence import EvidenceSql
 from cloud._store import (
     StoreSettings,
     check_page_args,
@@ -61,7 +69,7 @@ def row_alert(row: Sequence[Any]) -> AlertRecord:
     )  # fmt: skip
 
 
-class SqlStore:
+class SqlStore(EvidenceSql):
     """Shared implementation of the store interface (see module docstring)."""
 
     settings: StoreSettings
@@ -78,6 +86,9 @@ class SqlStore:
         raise NotImplementedError
 
     def _insert_batch(self, rows: list[tuple[Any, ...]]) -> int:
+        raise NotImplementedError
+
+    def _execute_many(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
         raise NotImplementedError
 
     def _lock_migrations(self) -> None:
@@ -154,12 +165,26 @@ class SqlStore:
             inserted = self._insert_batch(rows)
         return BatchResult(submitted=len(rows), inserted=inserted)
 
+    def ingest(self, batch: IngestBatch) -> IngestResult:
+        received = now_ms()
+        rows = sorted((alert_row(a, received) for a in batch.alerts), key=lambda row: row[0])
+        with self._lock, self._transaction():
+            inserted = self._insert_batch(rows) if rows else 0
+            summaries, strips, statuses = self._write_evidence(
+                batch.summaries, batch.strips, batch.statuses, received
+            )
+        return IngestResult(
+            alerts=BatchResult(submitted=len(rows), inserted=inserted),
+            summaries=summaries, strips=strips, statuses=statuses,
+        )  # fmt: skip
+
     def apply_retention(self, *, at_ms: int | None = None) -> int:
         cutoff = self.settings.retention_cutoff_ms(now_ms() if at_ms is None else at_ms)
         if cutoff is None:
             return 0
         with self._lock, self._transaction():
-            return int(self._execute("DELETE FROM alerts WHERE start_ms < ?", (cutoff,)).rowcount)
+            deleted = self._execute("DELETE FROM alerts WHERE start_ms < ?", (cutoff,)).rowcount
+            return int(deleted) + self._delete_evidence_before(cutoff)
 
     # -- reads -----------------------------------------------------------------------
     def get_alert(self, alert_id: str) -> AlertRecord | None:

@@ -81,6 +81,12 @@ class SqliteStore(SqlStore):
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite failed a batch insert: {exc}") from exc
 
+    def _execute_many(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
+        try:
+            return int(self._connection.executemany(sql, rows).rowcount)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite failed a batch write: {exc}") from exc
+
     def _lock_migrations(self) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` already holds the only write lock."""
 

@@ -26,7 +26,17 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from cloud._exceptions import StoreConfigError
-from cloud._records import AlertPage, AlertRecord, BatchResult, UpsertResult
+from cloud._records import (
+    AlertPage,
+    AlertRecord,
+    BatchResult,
+    GatewayStatusRecord,
+    IngestBatch,
+    IngestResult,
+    StripRecord,
+    SummaryRecord,
+    UpsertResult,
+)
 
 #: Environment variable holding the database URL.
 DB_URL_ENV = "HOLTER_CLOUD_DB_URL"
@@ -173,6 +183,35 @@ class Store(Protocol):
         """The stored alert with this id, or ``None``."""
         ...
 
+    def ingest(self, batch: IngestBatch) -> IngestResult:
+        """Store a worker's batch (alerts, summaries, strips, statuses) in one transaction.
+
+        Idempotent: alerts by id, summaries by (site, gateway, patient, kind,
+        start), strips by alert id; a gateway status replaces the stored one only
+        when its ``ts_ms`` is newer.
+        """
+        ...
+
+    def get_strip(self, alert_id: str) -> StripRecord | None:
+        """The ECG strip of this alert, or ``None``."""
+        ...
+
+    def list_summaries(
+        self,
+        site: str,
+        patient: str,
+        *,
+        kind: str | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> tuple[SummaryRecord, ...]:
+        """A patient's summaries starting in ``[start_ms, end_ms)``, oldest first."""
+        ...
+
+    def gateway_statuses(self, sites: Iterable[str]) -> tuple[GatewayStatusRecord, ...]:
+        """The last status of every gateway of these sites, by site then gateway."""
+        ...
+
     def list_alerts(
         self, sites: Iterable[str], *, limit: int = 50, cursor: str | None = None
     ) -> AlertPage:
@@ -190,7 +229,10 @@ class Store(Protocol):
         ...
 
     def apply_retention(self, *, at_ms: int | None = None) -> int:
-        """Delete alerts older than the retention setting; returns how many were deleted."""
+        """Delete alerts, summaries and strips older than the retention setting.
+
+        Returns how many rows were deleted (gateway statuses are kept).
+        """
         ...
 
     def close(self) -> None:
