@@ -13,12 +13,19 @@
                        part (HRV, DC, HRT, ectopy, model, score) on a 24-h record
   holter bench delineation  QRS onset/offset and T end against qtdb q1c,
                        beside NeuroKit2's dwt delineator
+  holter bench st      ST level error and ST episode Se / +P on MIT-BIH records
+                       with known ST shifts added, false episodes under nstdb
+                       baseline wander, and QT against qtdb q1c
   holter bench beats   EC57 VEB / SVEB statistics of the beat classifier end to
                        end (DS2, DS1, all records) and the speed of classifying 24 h
   holter bench rhythm  AF episode / duration Se and +P (epic style) and
                        ventricular couplets / runs (rxr style)
   holter bench store   alerts per second one writer stores into PostgreSQL and
                        SQLite (batches and one by one, with duplicates)
+  holter bench dashboard  inbox page latency (p50/p95) of holter cloud serve over
+                       HTTP on 1,000,000 alerts in PostgreSQL
+  holter bench analyze the whole 24-h analysis + report (all 48 MIT-BIH records
+                       joined) on one core: seconds and peak RSS
 
 Results are written with --write to benchmarks/results/ (markdown + JSON, with
 the machine described).
@@ -105,6 +112,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
             "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
         )
         lab.add_argument("--write", action="store_true", help=f"write {name}_mitdb.md and .json")
+    st = sub.add_parser(
+        "st", help="ST error / episodes on MIT-BIH with known shifts, bw false episodes, QT vs q1c"
+    )
+    st.add_argument("--records", help="comma-separated mitdb record names (default: all but paced)")
+    st.add_argument("--no-qt", action="store_true", help="skip the QT comparison on qtdb")
+    st.add_argument(
+        "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
+    )
+    st.add_argument("--write", action="store_true", help="write st.md and .json")
     store = sub.add_parser(
         "store", help="alert store throughput (alerts/s) into PostgreSQL and SQLite"
     )
@@ -134,6 +150,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
     )
     store.add_argument("--write", action="store_true", help="write store.md and .json")
+    dash = sub.add_parser(
+        "dashboard", help="inbox page latency over HTTP on a PostgreSQL store of N alerts"
+    )
+    dash.add_argument("--alerts", type=int, default=1_000_000, help="alerts bulk-loaded (default 1000000)")
+    dash.add_argument("--requests", type=int, default=200, help="timed requests per row (default 200)")
+    dash.add_argument(
+        "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
+    )
+    dash.add_argument("--write", action="store_true", help="write dashboard.md and .json")
+    analyze = sub.add_parser(
+        "analyze", help="24-h analysis + report (48 MIT-BIH records joined): time and peak RSS"
+    )
+    analyze.add_argument("--db", type=Path, help="MIT-BIH folder (default: mitdb, HOLTER_PHYSIONET_DIR)")
+    analyze.add_argument(
+        "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
+    )
+    analyze.add_argument("--write", action="store_true", help="write analyze.md and .json")
 
 
 def _progress(message: str) -> None:
@@ -158,6 +191,25 @@ def _write(args: argparse.Namespace, stem: str, markdown, document, machine=None
 
 def _command() -> str:
     return "holter bench " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+
+
+def _run_st(args: argparse.Namespace) -> int:
+    from benchmarks import _st
+
+    records = [r.strip() for r in args.records.split(",") if r.strip()] if args.records else None
+    result = _st.run_st_bench(
+        require_physionet_dir("mitdb"), physionet_dir("nstdb"),
+        None if args.no_qt else physionet_dir("qtdb"), records, _progress,
+    )
+    print(_st.st_text(result))
+    if args.write:
+        _write(
+            args,
+            "st",
+            lambda machine: _st.st_markdown(result, machine, _command()),
+            lambda machine: _st.st_json(result, machine),
+        )
+    return 0
 
 
 def _run_qrs(args: argparse.Namespace) -> int:
@@ -286,8 +338,41 @@ def _run_store(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_analyze(args: argparse.Namespace) -> int:
+    from benchmarks import _analyze
+
+    db = args.db if args.db is not None else require_physionet_dir("mitdb")
+    result = _analyze.run_analyze_bench(db, _progress)
+    print(_analyze.analyze_text(result))
+    if args.write:
+        _write(
+            args,
+            "analyze",
+            lambda machine: _analyze.analyze_markdown(result, machine, _command()),
+            lambda machine: _analyze.analyze_json(result, machine),
+        )
+    return 0
+
+
+def _run_dashboard(args: argparse.Namespace) -> int:
+    from benchmarks import _dashboard as db
+
+    result = db.run_dashboard_bench(n_alerts=args.alerts, requests=args.requests, progress=_progress)
+    print(db.dashboard_text(result))
+    if args.write:
+        _write(
+            args,
+            "dashboard",
+            lambda machine: db.dashboard_markdown(result, machine, _command()),
+            lambda machine: db.dashboard_json(result, machine),
+        )
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the chosen benchmark; returns the exit status."""
+    if args.bench == "st":
+        return _run_st(args)
     if args.bench in ("hrv", "risk", "delineation"):
         return _run_rr(args)
     if args.bench in ("beats", "rhythm"):
@@ -300,4 +385,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_bridge(args)
     if args.bench == "store":
         return _run_store(args)
+    if args.bench == "dashboard":
+        return _run_dashboard(args)
+    if args.bench == "analyze":
+        return _run_analyze(args)
     return _run_memory(args)

@@ -25,12 +25,14 @@ import numpy as np
 
 import dsp
 import models
+from dsp._qt import QT_RANGE_MS, _qt_kernel
+from dsp._qt import RR_RANGE_MS as QT_RR_RANGE_MS
 from edge._beat_measures import BeatMeasurer
 from edge._labels import BeatLabeller, LabelledBeats
 from edge._stream import ProgressCallback, RecordBeats, detect_record
 from firmware_bridge import RecordInfo
 
-__all__ = ["HolterAnalysis", "analyze_record", "hr_trend"]
+__all__ = ["HolterAnalysis", "analyze_record", "hr_trend", "qt_intervals"]
 
 #: Width of one heart-rate / ST trend bin, s.
 TREND_BIN_S = 300.0
@@ -137,6 +139,24 @@ def hr_trend(rr: dsp.RrSeries, duration_s: float, bin_s: float = TREND_BIN_S) ->
     return HrTrend(start_s=start, min_bpm=lo, mean_bpm=mean, max_bpm=hi, bin_s=float(bin_s))
 
 
+def qt_intervals(r_peaks: np.ndarray, qrs_onset: np.ndarray, t_end: np.ndarray,
+                 fs_hz: float) -> dsp.QtIntervals:
+    """QT, RR and QTc of every beat from its delineation.
+
+    :func:`dsp.measure_qt` is :func:`dsp.delineate_beats` followed by this
+    kernel; the streaming pass has delineated every beat already, so running
+    ``measure_qt`` on each window would delineate it twice. The test checks the
+    result equals ``dsp.measure_qt`` on the whole record.
+    """
+    r = np.ascontiguousarray(r_peaks, dtype=np.int64)
+    qt, rr, qtb, qtf = _qt_kernel(
+        r, np.ascontiguousarray(qrs_onset, dtype=np.int64),
+        np.ascontiguousarray(t_end, dtype=np.int64), float(fs_hz),
+        QT_RANGE_MS[0], QT_RANGE_MS[1], QT_RR_RANGE_MS[0], QT_RR_RANGE_MS[1],
+    )
+    return dsp.QtIntervals(r_peak=r, qt_ms=qt, rr_ms=rr, qtc_bazett_ms=qtb, qtc_fridericia_ms=qtf)
+
+
 def _time_of_day_s(record: RecordInfo) -> float | None:
     st = record.start_time
     if st is None:
@@ -170,7 +190,7 @@ def _st_episodes(measures: dict[str, np.ndarray], r_peaks: np.ndarray, fs_hz: fl
 def analyze_record(
     path: str | os.PathLike[str],
     *,
-    chunk_s: float = 60.0,
+    chunk_s: float = 600.0,
     sex: str | None = None,
     model: models.RiskModel | None = None,
     run_model: bool = True,
@@ -183,8 +203,8 @@ def analyze_record(
     ----------
     path : str or path-like
         WFDB record path without extension, EDF/EDF+ or ISHNE file.
-    chunk_s : float, default 60.0
-        Seconds read from disk at a time (bounds memory).
+    chunk_s : float, default 600.0
+        Seconds read from disk at a time (bounds memory; the results do not depend on it).
     sex : {"female", "male"}, optional
         For the sex-specific QTc cut-off.
     model : models.RiskModel, optional
@@ -223,6 +243,11 @@ def analyze_record(
         )
     labels = labeller.finish(beats.r_peaks, beats.unusable)
     measures = measurer.finish(beats.r_peaks)
+    qt = qt_intervals(beats.r_peaks, measures["qrs_onset"], measures["t_end"], fs)
+    measures.update(
+        qt_ms=qt.qt_ms, qt_rr_ms=qt.rr_ms, qtc_bazett_ms=qt.qtc_bazett_ms,
+        qtc_fridericia_ms=qt.qtc_fridericia_ms,
+    )
     timings["stream_s"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()

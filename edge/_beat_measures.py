@@ -1,4 +1,4 @@
-"""Per-beat signal measurements (delineation, ST level, QT) while a record streams.
+"""Per-beat signal measurements (delineation, ST level) while a record streams.
 
 :class:`BeatMeasurer` hooks into :func:`edge.stream_chunks` (its ``on_block``,
 beside :class:`edge._labels.BeatLabeller`). It keeps only the last seconds of
@@ -62,18 +62,11 @@ def _delineate(window: np.ndarray, fs_hz: float, r: np.ndarray) -> dict[str, np.
     }
 
 
-def _delineate_st_qt(window: np.ndarray, fs_hz: float, r: np.ndarray) -> dict[str, np.ndarray]:
+def _delineate_st(window: np.ndarray, fs_hz: float, r: np.ndarray) -> dict[str, np.ndarray]:
     out = _delineate(window, fs_hz, r)
     # the ST level is taken after the delineation's J point (one QRS search, not two)
     levels = dsp.measure_st(window, fs_hz, r, qrs_offset=_usable_j(out["qrs_offset"], r, fs_hz))
-    q = dsp.measure_qt(window, fs_hz, r)
-    out.update(
-        st_uv=np.asarray(levels.st_uv, dtype=np.float64).reshape(r.size, -1),
-        qt_ms=np.asarray(q.qt_ms, dtype=np.float64),
-        qt_rr_ms=np.asarray(q.rr_ms, dtype=np.float64),
-        qtc_bazett_ms=np.asarray(q.qtc_bazett_ms, dtype=np.float64),
-        qtc_fridericia_ms=np.asarray(q.qtc_fridericia_ms, dtype=np.float64),
-    )
+    out["st_uv"] = np.asarray(levels.st_uv, dtype=np.float64).reshape(r.size, -1)
     return out
 
 
@@ -85,11 +78,12 @@ def _usable_j(j: np.ndarray, r: np.ndarray, fs_hz: float) -> np.ndarray:
 
 _SAMPLE_KEYS = ("qrs_onset", "qrs_offset", "t_peak", "t_end")
 delineation_measure = BeatMeasure("delineation", _delineate, _SAMPLE_KEYS)
-signal_measure = BeatMeasure("delineation, ST, QT", _delineate_st_qt, _SAMPLE_KEYS)
+signal_measure = BeatMeasure("delineation and ST level", _delineate_st, _SAMPLE_KEYS)
 
 
 def default_measures() -> tuple[BeatMeasure, ...]:
-    """Delineation, ST level per lead and QT / QTc of every beat."""
+    """Delineation and the ST level per lead of every beat (QT follows from the
+    delineation: :func:`edge._analyze.qt_intervals`)."""
     return (signal_measure,)
 
 

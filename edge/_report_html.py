@@ -197,7 +197,7 @@ def _ectopy_plot(doc: dict) -> str:
     return _img(fig, "ectopic beats per hour")
 
 
-def read_strips(a: HolterAnalysis, strips: list[dict], chunk_s: float = 300.0) -> list[np.ndarray]:
+def read_strips(a: HolterAnalysis, strips: list[dict], chunk_s: float = 1800.0) -> list[np.ndarray]:
     """The signal (mV, (n, n_leads)) of each strip, read in one pass that stops after the last."""
     fs = a.fs_hz
     wanted = [(int(round(s["start_s"] * fs)), int(round(s["end_s"] * fs))) for s in strips]
@@ -227,16 +227,20 @@ def _strip_plot(a: HolterAnalysis, strip: dict, signal: np.ndarray) -> str:
         centre = float(np.nanmedian(y)) if np.isfinite(y).any() else 0.0
         ax.set_ylim(centre - 1.5, centre + 1.75)
         ax.set_xlim(strip["start_s"], strip["start_s"] + (strip["end_s"] - strip["start_s"]))
-        # ECG paper: 0.2 s / 0.5 mV major, 0.04 s / 0.1 mV minor
-        t0 = math.floor(strip["start_s"] / 0.2) * 0.2
-        ax.set_xticks(np.arange(t0, strip["end_s"] + 0.2, 0.2))
-        ax.set_xticks(np.arange(t0, strip["end_s"] + 0.04, 0.04), minor=True)
-        y0 = math.floor((centre - 1.5) / 0.5) * 0.5
-        ax.set_yticks(np.arange(y0, centre + 1.8, 0.5))
-        ax.set_yticks(np.arange(y0, centre + 1.8, 0.1), minor=True)
-        ax.grid(True, which="major", color="#f0a0a0", linewidth=0.6)
-        ax.grid(True, which="minor", color="#fbdede", linewidth=0.3)
-        ax.tick_params(labelbottom=False, labelleft=False, length=0, which="both")
+        # ECG paper: 0.2 s / 0.5 mV major, 0.04 s / 0.1 mV minor lines (two line
+        # collections: far cheaper than hundreds of matplotlib ticks)
+        x0, x1 = strip["start_s"], strip["end_s"]
+        y_lo, y_hi = centre - 1.5, centre + 1.75
+        xs = np.arange(math.floor(x0 / 0.04) * 0.04, x1 + 1e-9, 0.04)
+        ys = np.arange(math.floor(y_lo / 0.1) * 0.1, y_hi + 1e-9, 0.1)
+        major_x = np.isclose(np.round(xs / 0.04) % 5, 0)
+        major_y = np.isclose(np.round(ys / 0.1) % 5, 0)
+        ax.vlines(xs[~major_x], y_lo, y_hi, colors="#fbdede", linewidth=0.3)
+        ax.hlines(ys[~major_y], x0, x1, colors="#fbdede", linewidth=0.3)
+        ax.vlines(xs[major_x], y_lo, y_hi, colors="#f0a0a0", linewidth=0.6)
+        ax.hlines(ys[major_y], x0, x1, colors="#f0a0a0", linewidth=0.6)
+        ax.set_xticks([])
+        ax.set_yticks([])
         ax.plot(t, y, color="black", linewidth=0.8)
         ax.text(0.002, 0.96, a.record.lead_names[k], transform=ax.transAxes, fontsize=9,
                 va="top", ha="left", fontweight="bold")
@@ -246,9 +250,8 @@ def _strip_plot(a: HolterAnalysis, strip: dict, signal: np.ndarray) -> str:
                         fontsize=10, fontweight="bold",
                         color=_LABEL_COLOURS.get(beat["label"], "black"))
         ev = strip["event"]
-        for ax_ in (ax,):
-            ax_.axvspan(max(ev["start_s"], strip["start_s"]), min(ev["end_s"], strip["end_s"]),
-                        color="#fff2a8", alpha=0.35, zorder=0)
+        ax.axvspan(max(ev["start_s"], x0), min(ev["end_s"], x1), color="#fff2a8", alpha=0.35,
+                   zorder=0)
     axes[-1].set_xlabel(
         f"{strip['start_s']:.1f}-{strip['end_s']:.1f} s from the start; grid 0.2 s x 0.5 mV "
         "(25 mm/s, 10 mm/mV); shaded: the event"
