@@ -19,7 +19,7 @@ PHYSIONET_DIR := $(or $(HOLTER_PHYSIONET_DIR),$(abspath $(CURDIR)/../shared/data
 DATABASES   := mitdb nstdb qtdb chf2db nsr2db
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test data bench lint clean distclean
+.PHONY: help demo test data bench lint clean distclean chromium
 
 help: ## list the targets
 	@echo "Holter edge analytics. Targets:"
@@ -47,7 +47,27 @@ $(STAMP): pyproject.toml | $(VPY)
 demo: $(STAMP) ## analyse the bundled sample record and print a beat / heart-rate summary
 	$(VENV)/bin/holter demo
 
-test: $(STAMP) ## run the test suite (PhysioNet tests skip when the data are missing)
+# The dashboard browser test (tests/cloud/test_dashboard_browser.py) drives Debian's
+# Chromium through Playwright; Playwright's own browser downloads are never used.
+# Installed only when /usr/bin/chromium is missing (sudo -n when not root). If that
+# fails, CI (HOLTER_REQUIRE_DATA set) stops here; elsewhere the browser test skips.
+chromium: ## install Debian's chromium for the dashboard browser test, if missing
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "Installing Debian's chromium for the dashboard browser test (apt-get install -y chromium)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	  if command -v apt-get >/dev/null 2>&1 && { $$SUDO apt-get install -y chromium \
+	       || { $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }; } && [ -x /usr/bin/chromium ]; then \
+	    echo "chromium installed: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	  else \
+	    case "$${HOLTER_REQUIRE_DATA:-}" in ""|0|false|no) \
+	      echo "warning: could not install chromium; the dashboard browser test will skip" >&2 ;; \
+	    *) echo "error: could not install Debian's chromium (apt-get install -y chromium), which the" \
+	            "dashboard browser test needs; HOLTER_REQUIRE_DATA is set, so this is fatal" >&2; exit 1 ;; \
+	    esac; \
+	  fi; \
+	fi
+
+test: $(STAMP) chromium ## run the test suite (PhysioNet tests skip when the data are missing)
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) ## QRS accuracy (EC57) and speed on MIT-BIH, side by side with peers
