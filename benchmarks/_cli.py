@@ -16,9 +16,6 @@
   holter bench st      ST level error and ST episode Se / +P on MIT-BIH records
                        with known ST shifts added, false episodes under nstdb
                        baseline wander, and QT against qtdb q1c
-  holter bench st      ST level error and ST episode Se / +P on MIT-BIH records
-                       with known ST shifts added, false episodes under nstdb
-                       baseline wander, and QT against qtdb q1c
   holter bench beats   EC57 VEB / SVEB statistics of the beat classifier end to
                        end (DS2, DS1, all records) and the speed of classifying 24 h
   holter bench rhythm  AF episode / duration Se and +P (epic style) and
@@ -124,15 +121,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
     )
     st.add_argument("--write", action="store_true", help="write st.md and .json")
-    st = sub.add_parser(
-        "st", help="ST error / episodes on MIT-BIH with known shifts, bw false episodes, QT vs q1c"
-    )
-    st.add_argument("--records", help="comma-separated mitdb record names (default: all but paced)")
-    st.add_argument("--no-qt", action="store_true", help="skip the QT comparison on qtdb")
-    st.add_argument(
-        "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
-    )
-    st.add_argument("--write", action="store_true", help="write st.md and .json")
     store = sub.add_parser(
         "store", help="alert store throughput (alerts/s) into PostgreSQL and SQLite"
     )
@@ -203,25 +191,6 @@ def _write(args: argparse.Namespace, stem: str, markdown, document, machine=None
 
 def _command() -> str:
     return "holter bench " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-
-
-def _run_st(args: argparse.Namespace) -> int:
-    from benchmarks import _st
-
-    records = [r.strip() for r in args.records.split(",") if r.strip()] if args.records else None
-    result = _st.run_st_bench(
-        require_physionet_dir("mitdb"), physionet_dir("nstdb"),
-        None if args.no_qt else physionet_dir("qtdb"), records, _progress,
-    )
-    print(_st.st_text(result))
-    if args.write:
-        _write(
-            args,
-            "st",
-            lambda machine: _st.st_markdown(result, machine, _command()),
-            lambda machine: _st.st_json(result, machine),
-        )
-    return 0
 
 
 def _run_st(args: argparse.Namespace) -> int:
@@ -402,8 +371,6 @@ def _run_dashboard(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen benchmark; returns the exit status."""
-    if args.bench == "st":
-        return _run_st(args)
     if args.bench == "st":
         return _run_st(args)
     if args.bench in ("hrv", "risk", "delineation"):
