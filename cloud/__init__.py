@@ -5,6 +5,7 @@ the payload codec with ``edge``; never runs ``dsp`` or ``models``.
 """
 
 from cloud._exceptions import (
+    AuthConfigError,
     CloudError,
     InvalidAlertError,
     MigrationError,
@@ -27,6 +28,7 @@ from cloud._records import (
     SummaryRecord,
     UpsertResult,
 )
+from cloud._review_store import ReviewStore, User
 from cloud._store import DB_URL_ENV, RETENTION_ENV, Store, StoreSettings, open_store
 from cloud._worker import Worker, WorkerStats
 from cloud._worker_config import WorkerConfig, load_config
@@ -34,6 +36,7 @@ from cloud._worker_config import WorkerConfig, load_config
 __all__ = [
     "AlertPage",
     "AlertRecord",
+    "AuthConfigError",
     "BatchResult",
     "CloudError",
     "DB_URL_ENV",
@@ -45,6 +48,7 @@ __all__ = [
     "RETENTION_ENV",
     "RejectReason",
     "Rejection",
+    "ReviewStore",
     "SCHEMA_VERSION",
     "SEVERITY_RANK",
     "Store",
@@ -55,11 +59,22 @@ __all__ = [
     "StripRecord",
     "SummaryRecord",
     "UpsertResult",
+    "User",
     "Worker",
     "WorkerConfig",
     "WorkerConfigError",
     "WorkerStats",
     "classify",
+    "create_app",
     "load_config",
     "open_store",
 ]
+
+
+def __getattr__(name: str):
+    # create_app (holter cloud serve) needs FastAPI, from the cloud extra: imported on first use
+    if name == "create_app":
+        from cloud._api import create_app
+
+        return create_app
+    raise AttributeError(f"module 'cloud' has no attribute {name!r}")
