@@ -170,9 +170,9 @@ def analyze_markdown(r: AnalyzeBenchResult, machine: dict, command: str) -> str:
         f"{m['duration_s'] / 3600:.2f} h, 2 leads, 360 Hz ({m['n_beats']:,} beats detected). "
         "A child process pinned to one core (Numba/BLAS/OpenMP threads 1) warms up on the "
         "bundled 30-min record 119, then runs `holter analyze`'s code on the 24-h record: "
-        "streaming read (60-s chunks), QRS detection, beat features and int8 TFLite "
-        "classification, delineation, ST level, QT/QTc, rhythm, HRV/DC/HRT, ectopy, risk model "
-        "and score, report.json; then report.html (matplotlib, strips read in a second pass). "
+        "streaming read (10-min chunks, as `holter analyze`), QRS detection, beat features and "
+        "int8 TFLite classification, delineation and ST level per beat; then QT/QTc, rhythm, "
+        "HRV/DC/HRT, ectopy, risk model and score, report.json; then report.html (matplotlib, strips read in a second pass). "
         "Peak RSS is the child's `ru_maxrss` (everything: Python, NumPy, Numba, TFLite, "
         "matplotlib).",
         "",
@@ -183,7 +183,7 @@ def analyze_markdown(r: AnalyzeBenchResult, machine: dict, command: str) -> str:
         f"| peak RSS, MB | <= {TARGET_RSS_MB:g} | {m['peak_rss_mb']:.0f} | {yes[met['peak_rss_mb']]} |",
         "",
         f"Of the analysis: {m['stream_s']:.2f} s in the streaming pass (read, detect, classify, "
-        f"delineate, ST, QT), {m['post_stream_s']:.2f} s after it (rhythm, RR analysis, model, "
+        f"delineate, ST), {m['post_stream_s']:.2f} s after it (QT, rhythm, RR analysis, model, "
         f"score), the rest building report.json ({m['json_bytes'] / 1e6:.1f} MB). "
         f"report.html: {m['html_bytes'] / 1e6:.2f} MB, {m['n_strips']} strips, "
         f"{m['n_events']:,} events listed. Import of the package: {m['import_s']:.2f} s; "

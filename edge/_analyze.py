@@ -180,11 +180,14 @@ def _qtc_summary(measures: dict[str, np.ndarray], classes: np.ndarray) -> float 
     return float(np.median(values)) if values.size else None
 
 
-def _st_episodes(measures: dict[str, np.ndarray], r_peaks: np.ndarray, fs_hz: float) -> tuple:
+def _st_episodes(measures: dict[str, np.ndarray], r_peaks: np.ndarray, classes: np.ndarray,
+                 fs_hz: float) -> tuple:
+    """ST episodes on the normal beats only (an ectopic beat's ST segment is not ischaemia)."""
     st = measures.get("st_uv")
-    if st is None or not hasattr(dsp, "find_st_episodes"):
+    normal = classes == "N"
+    if st is None or normal.sum() < 2:
         return ()
-    return tuple(dsp.find_st_episodes(st, r_peaks, fs_hz))
+    return tuple(dsp.find_st_episodes(st[normal], r_peaks[normal], fs_hz))
 
 
 def analyze_record(
@@ -259,10 +262,10 @@ def analyze_record(
         rr, model=model if run_model else None, sex=sex,
         start_time_of_day_s=_time_of_day_s(record), record_duration_s=record.duration_s,
     )
-    st_episodes = _st_episodes(measures, beats.r_peaks, fs)
+    classes = np.asarray(labels.classes)
+    st_episodes = _st_episodes(measures, beats.r_peaks, classes, fs)
     analysed_s = max(0.0, record.duration_s - beats.unusable_s)
     af_burden = _af_burden_pct(labels, fs, analysed_s)
-    classes = np.asarray(labels.classes)
     qtc = _qtc_summary(measures, classes)
     inputs = models.risk_inputs_from_rr(
         assessment.analysis, model_probability=assessment.model_probability, sex=sex,

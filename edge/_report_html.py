@@ -220,17 +220,26 @@ def _strip_plot(a: HolterAnalysis, strip: dict, signal: np.ndarray) -> str:
     fs = a.fs_hz
     n_leads = signal.shape[1]
     t = strip["start_s"] + np.arange(signal.shape[0]) / fs
-    fig = Figure(figsize=(14, 1.2 + 1.5 * n_leads))
-    axes = fig.subplots(n_leads, 1, sharex=True, squeeze=False)[:, 0]
+    heights = []
+    for k in range(n_leads):
+        finite = signal[:, k][np.isfinite(signal[:, k])]
+        span = float(np.ptp(finite)) if finite.size else 3.0
+        heights.append(min(8.0, max(3.0, span + 0.2)))
+    fig = Figure(figsize=(14, 0.9 + 0.5 * sum(heights)))
+    axes = fig.subplots(n_leads, 1, sharex=True, squeeze=False,
+                        gridspec_kw={"height_ratios": heights})[:, 0]
     for k, ax in enumerate(axes):
         y = signal[:, k]
-        centre = float(np.nanmedian(y)) if np.isfinite(y).any() else 0.0
-        ax.set_ylim(centre - 1.5, centre + 1.75)
-        ax.set_xlim(strip["start_s"], strip["start_s"] + (strip["end_s"] - strip["start_s"]))
+        finite = y[np.isfinite(y)]
+        centre = float(np.median(finite)) if finite.size else 0.0
+        # at least 3 mV tall, more for large complexes (at most 8 mV), at 10 mm/mV
+        y_lo = max(centre - 4.0, min(centre - 1.5, float(finite.min(initial=centre)) - 0.1))
+        y_hi = min(centre + 4.0, max(centre + 1.5, float(finite.max(initial=centre)) + 0.1))
+        ax.set_ylim(y_lo, y_hi)
+        ax.set_xlim(strip["start_s"], strip["end_s"])
         # ECG paper: 0.2 s / 0.5 mV major, 0.04 s / 0.1 mV minor lines (two line
         # collections: far cheaper than hundreds of matplotlib ticks)
         x0, x1 = strip["start_s"], strip["end_s"]
-        y_lo, y_hi = centre - 1.5, centre + 1.75
         xs = np.arange(math.floor(x0 / 0.04) * 0.04, x1 + 1e-9, 0.04)
         ys = np.arange(math.floor(y_lo / 0.1) * 0.1, y_hi + 1e-9, 0.1)
         major_x = np.isclose(np.round(xs / 0.04) % 5, 0)
@@ -244,10 +253,11 @@ def _strip_plot(a: HolterAnalysis, strip: dict, signal: np.ndarray) -> str:
         ax.plot(t, y, color="black", linewidth=0.8)
         ax.text(0.002, 0.96, a.record.lead_names[k], transform=ax.transAxes, fontsize=9,
                 va="top", ha="left", fontweight="bold")
-        if k == 0:
+        if k == 0:  # the labels in a band above the first lead, over each R peak
             for beat in strip["beats"]:
-                ax.text(beat["time_s"], centre + 1.45, beat["label"], ha="center", va="center",
-                        fontsize=10, fontweight="bold",
+                ax.text(beat["time_s"], 1.01, beat["label"], ha="center", va="bottom",
+                        fontsize=10, fontweight="bold", clip_on=False,
+                        transform=ax.get_xaxis_transform(),
                         color=_LABEL_COLOURS.get(beat["label"], "black"))
         ev = strip["event"]
         ax.axvspan(max(ev["start_s"], x0), min(ev["end_s"], x1), color="#fff2a8", alpha=0.35,
@@ -256,8 +266,9 @@ def _strip_plot(a: HolterAnalysis, strip: dict, signal: np.ndarray) -> str:
         f"{strip['start_s']:.1f}-{strip['end_s']:.1f} s from the start; grid 0.2 s x 0.5 mV "
         "(25 mm/s, 10 mm/mV); shaded: the event"
     )
-    fig.subplots_adjust(left=0.01, right=0.995, top=0.98, bottom=0.14 if n_leads > 1 else 0.22,
-                        hspace=0.05)
+    height_in = fig.get_figheight()
+    fig.subplots_adjust(left=0.01, right=0.995, top=1 - 0.3 / height_in,
+                        bottom=0.45 / height_in, hspace=0.08)
     return _img(fig, f"ECG strip: {strip['title']}")
 
 
