@@ -2,8 +2,9 @@
 
 Writes run at READ COMMITTED; a duplicate id is skipped by ``ON CONFLICT (id)
 DO NOTHING``, so concurrent workers delivering the same alert store it once.
-A batch is one ``INSERT ... SELECT FROM unnest(arrays)``: one round trip for
-the whole batch, its rows in id order so two batches never deadlock.
+A batch is one ``INSERT ... SELECT FROM jsonb_array_elements(%s)``: the rows
+travel as one JSON array (one round trip, and no per-element adaptation in
+Python), in id order so two batches never deadlock.
 Migrations take a transaction-scoped advisory lock, so workers starting
 together migrate one at a time. Where the server offers TimescaleDB, migration
 step 2 makes ``summaries`` a hypertable; otherwise (as here) plain tables serve.
@@ -12,6 +13,7 @@ step 2 makes ``summaries`` a hypertable; otherwise (as here) plain tables serve.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -32,10 +34,13 @@ _MIGRATION_LOCK_KEY = 0x686F6C746572
 
 _TYPES = ("text", "text", "text", "text", "bigint", "text", "text", "smallint",
           "bigint", "bigint", "text", "bigint")  # fmt: skip
+# The batch travels as one JSON array of rows (json.dumps is C code; psycopg's
+# per-element array adaptation cost the worker about a third of its time).
 _INSERT_BATCH = (
     f"INSERT INTO alerts ({', '.join(COLUMNS)}) "
-    f"SELECT {', '.join('num::jsonb' if c == 'num' else c for c in COLUMNS)} "
-    f"FROM unnest({', '.join(f'%s::{t}[]' for t in _TYPES)}) AS t({', '.join(COLUMNS)}) "
+    "SELECT " + ", ".join(
+        f"(r->>{k})::{'jsonb' if c == 'num' else t}" for k, (c, t) in enumerate(zip(COLUMNS, _TYPES))
+    ) + " FROM jsonb_array_elements(%s::jsonb) AS r "
     "ON CONFLICT (id) DO NOTHING"
 )
 
@@ -86,9 +91,8 @@ class PostgresStore(SqlStore):
             raise self._error(exc) from exc
 
     def _insert_batch(self, rows: list[tuple[Any, ...]]) -> int:
-        columns = [list(column) for column in zip(*rows, strict=True)]
         try:
-            return int(self._connection.execute(_INSERT_BATCH, columns).rowcount)
+            return int(self._connection.execute(_INSERT_BATCH, (json.dumps(rows),)).rowcount)
         except psycopg.Error as exc:
             raise self._error(exc) from exc
 

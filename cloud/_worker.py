@@ -28,6 +28,7 @@ gateway resent it) is stored once and counted as a duplicate.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import json
 import logging
 import ssl
@@ -132,6 +133,10 @@ class Worker:
         self._pending = _Pending()
         self._connected = False
         self._subscribed = False
+        self._link = 0  # counts connections: an ack is valid only on its own link
+        # one writer thread: a batch is written while the next one fills
+        self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="holter-store")
+        self._writing: tuple[_Pending, int, concurrent.futures.Future] | None = None
         self._client = self._make_client()
 
     # -- any thread ---------------------------------------------------------
@@ -202,18 +207,24 @@ class Worker:
                     continue
                 if self._connected:
                     backoff_s = _BACKOFF_MIN_S
-                if self._batch_due():
-                    self._commit()
+                self._reap_commit(wait=False)
+                if self._writing is None and self._batch_due():
+                    self._start_commit()
                 now = time.monotonic()
                 if now >= next_stats:
                     log.info("stats %s", self.stats.line())
                     next_stats = now + self.config.stats_interval_s
-                if now >= next_retention and self.config.store.retention_days is not None:
+                if (now >= next_retention and self._writing is None
+                        and self.config.store.retention_days is not None):  # fmt: skip
                     next_retention = now + self.config.retention_interval_s
                     self._apply_retention()
+            # stopping: finish the batch being written, then write and ack the open one
+            self._reap_commit(wait=True)
             if socket_open and self._connected and len(self._pending):
-                self._commit(final=True)
+                self._start_commit()
+                self._reap_commit(wait=True)
         finally:
+            self._writer.shutdown(wait=True)
             if socket_open:
                 self._client.disconnect()
                 self._client.loop(timeout=0.05)
@@ -267,6 +278,7 @@ class Worker:
                       self.config.port, reason_code)  # fmt: skip
             return
         self._connected = True
+        self._link += 1
         log.info("MQTT connected to %s:%s as %s (session present: %s)", self.config.host,
                  self.config.port, self.config.client_id, flags.session_present)  # fmt: skip
         options = SubscribeOptions(qos=1)
@@ -294,10 +306,13 @@ class Worker:
         self.handle_message(topic, message.payload, message.mid, message.qos)
 
     def _wait_s(self) -> float:
+        """How long the next network wait may block: until the open batch is due."""
         first = self._pending.first_monotonic
         if first is None:
             return 0.1
         due = first + self.config.batch_max_delay_ms / 1000 - time.monotonic()
+        if self._writing is not None:  # the writer is busy: poll for it, do not spin
+            return min(max(due, 0.002), 0.1)
         return min(max(due, 0.0), 0.1)
 
     def _service(self, timeout_s: float) -> bool:
@@ -335,49 +350,56 @@ class Worker:
                         "redelivers them", len(self._pending))  # fmt: skip
         self._pending = _Pending()
 
-    def _commit(self, final: bool = False) -> None:
-        """Write the open batch; acknowledge its messages once it has committed.
-
-        While the store is failing the batch is kept and retried; messages that
-        arrive meanwhile start the next batch. If the worker is stopping (three
-        tries at shutdown) or the MQTT link drops, the batch is given up
-        unacknowledged: the broker redelivers it.
-        """
+    def _start_commit(self) -> None:
+        """Hand the open batch to the writer thread; a new batch starts filling."""
         pending, self._pending = self._pending, _Pending()
-        batch = pending.batch()
+        self._writing = (pending, self._link, self._writer.submit(self._write, pending.batch()))
+
+    def _reap_commit(self, wait: bool) -> None:
+        """If the batch being written has committed, count it and acknowledge its
+        messages (when they came on the current link: else the broker redelivers)."""
+        if self._writing is None:
+            return
+        pending, link, future = self._writing
+        if not wait and not future.done():
+            return
+        self._writing = None
+        result = future.result()
+        if result is None:  # given up at shutdown: nothing acknowledged
+            return
+        stats = self.stats
+        stats.stored += result.inserted
+        stats.duplicates += result.duplicates
+        stats.batches += 1
+        stats.last_commit_unix_s = time.time()
+        if link != self._link or not self._connected:
+            return
+        for mid, qos in pending.acks:
+            if qos > 0:
+                self._client.ack(mid, qos)
+
+    def _write(self, batch: IngestBatch) -> IngestResult | None:
+        """The writer thread: store the batch, retrying while the store fails.
+
+        Returns ``None`` when the worker is stopping and three tries failed (the
+        broker redelivers the batch to the next worker on this session).
+        """
         backoff_s = _BACKOFF_MIN_S
         tries = 0
         while True:
             tries += 1
             try:
-                result = self._ingest(batch)
-                break
+                assert self._store is not None
+                return self._store.ingest(batch)
             except StoreError as exc:
                 self.stats.store_failures += 1
-                log.error("store failed (%s); %d messages stay unacknowledged", exc,
-                          len(pending))  # fmt: skip
-                if final and tries >= 3:
+                log.error("store failed (%s); %d messages stay unacknowledged", exc, len(batch))
+                if self._stop.is_set() and tries >= 3:
                     log.error("giving up at shutdown: the broker redelivers them")
-                    return
-                self._reopen_store()
-                deadline = time.monotonic() + backoff_s
-                while time.monotonic() < deadline:  # keep the MQTT link alive meanwhile
-                    if self._stop.is_set() and not final:
-                        return
-                    if self._client.loop(timeout=0.1) != mqtt.MQTT_ERR_SUCCESS:
-                        return
+                    return None
+                self._stop.wait(backoff_s)
                 backoff_s = min(2 * backoff_s, _BACKOFF_MAX_S)
-        self.stats.stored += result.inserted
-        self.stats.duplicates += result.duplicates
-        self.stats.batches += 1
-        self.stats.last_commit_unix_s = time.time()
-        for mid, qos in pending.acks:
-            if qos > 0:
-                self._client.ack(mid, qos)
-
-    def _ingest(self, batch: IngestBatch) -> IngestResult:
-        assert self._store is not None
-        return self._store.ingest(batch)
+                self._reopen_store()
 
     def _reopen_store(self) -> None:
         if not self._owns_store:
@@ -390,6 +412,10 @@ class Worker:
             log.warning("store still unavailable: %s", exc)
 
     def _apply_retention(self) -> None:
+        """Delete expired rows, in the writer thread (the store is used from there only)."""
+        self._writer.submit(self._retention)
+
+    def _retention(self) -> None:
         assert self._store is not None
         try:
             deleted = self._store.apply_retention()
