@@ -136,7 +136,9 @@ class StBenchResult:
     true_found: dict[float, list[int]] = field(default_factory=dict)  # amplitude -> [found, total]
     detected: list[int] = field(default_factory=lambda: [0, 0, 0])  # right, wrong, wrong-but-own
     own_episodes: int = 0
-    bw: dict[str, list[int]] = field(default_factory=dict)  # SNR -> [episodes, false episodes]
+    # SNR -> [episodes, false episodes, episodes on records without episodes of their own]
+    bw: dict[str, list[int]] = field(default_factory=dict)
+    quiet_hours: float = 0.0
     unmeasured_fraction: list[float] = field(default_factory=list)
     st_seconds: float = 0.0
     qt_errors_ms: list[float] = field(default_factory=list)
@@ -225,12 +227,16 @@ def run_record(db: Path, name: str, bw: np.ndarray | None, res: StBenchResult) -
             scale = 1.0 if snr is None else noise_scale(x, rb, noise, fs, snr)
             noisy = dsp.measure_st(x[:n] + scale * noise, fs, rb)
             ep_bw = dsp.find_st_episodes(noisy.st_uv, rb, fs)
-            c = res.bw.setdefault(_snr_name(snr), [0, 0])
+            c = res.bw.setdefault(_snr_name(snr), [0, 0, 0])
             c[0] += len(ep_bw)
             c[1] += sum(
                 not any(covered(ep, [o]) >= OVERLAP or covered(o, [ep]) >= OVERLAP for o in ep_clean)
                 for ep in ep_bw
             )
+            if not ep_clean:  # a record without ST episodes of its own
+                c[2] += len(ep_bw)
+        if not ep_clean:
+            res.quiet_hours += n / fs / 3600
     res.records.append(name)
     res.hours += x.shape[0] / fs / 3600
 
@@ -316,8 +322,11 @@ def summary(res: StBenchResult) -> dict:
         "ppv_without_own_pct": round(100 * right / (right + wrong), 1) if right + wrong else None,
         "own_episodes_clean_records": res.own_episodes,
         "bw": {k: {"episodes": v[0], "false_episodes": v[1],
-                   "false_per_hour": round(v[1] / res.hours, 3) if res.hours else None}
+                   "false_per_hour": round(v[1] / res.hours, 3) if res.hours else None,
+                   "episodes_on_quiet_records": v[2],
+                   "per_hour_on_quiet_records": round(v[2] / res.quiet_hours, 3) if res.quiet_hours else None}
                for k, v in res.bw.items()},
+        "quiet_records_hours": round(res.quiet_hours, 2),
         "unmeasured_beat_fraction_median": round(float(np.median(res.unmeasured_fraction)), 4)
         if res.unmeasured_fraction else None,
         "st_seconds_per_hour_2_records": round(res.st_seconds / res.hours, 4) if res.hours else None,
@@ -343,7 +352,9 @@ def st_text(res: StBenchResult) -> str:
     )
     for k, v in s["bw"].items():
         lines.append(f"  nstdb bw added ({k}): {v['episodes']} episodes, {v['false_episodes']} false "
-                     f"({v['false_per_hour']} per hour)")
+                     f"({v['false_per_hour']} per hour); on the {s['quiet_records_hours']} h of records "
+                     f"without episodes of their own: {v['episodes_on_quiet_records']} "
+                     f"({v['per_hour_on_quiet_records']} per hour)")
     lines.append(f"  QT vs q1c: {s['qt_beats']} beats on {s['qt_records']} records, mean {s['qt_error_mean_ms']} ms, "
                  f"SD {s['qt_error_sd_ms']} ms, not found {s['qt_not_found']}")
     return "\n".join(lines)
@@ -381,7 +392,9 @@ def st_markdown(res: StBenchResult, machine: dict, command: str) -> str:
         f"+P leaving those out {s['ppv_without_own_pct']} %.",
         f"- Episodes on the original (clean) records: {s['own_episodes_clean_records']}.",
         *[f"- nstdb bw added to the original records ({k}): {v['episodes']} episodes, "
-          f"{v['false_episodes']} not on the clean record = {v['false_per_hour']} false episodes per hour."
+          f"{v['false_episodes']} not on the clean record = {v['false_per_hour']} false episodes per hour; "
+          f"on the records without ST episodes of their own ({s['quiet_records_hours']} h): "
+          f"{v['episodes_on_quiet_records']} episodes = {v['per_hour_on_quiet_records']} per hour."
           for k, v in s["bw"].items()],
         f"- Beats not measurable (median over records): {100 * (s['unmeasured_beat_fraction_median'] or 0):.2f} %.",
         f"- Time of measure_st + find_st_episodes: {s['st_seconds_per_hour_2_records']} s per hour of "

@@ -11,9 +11,14 @@ For each beat, on all leads together:
    from the steepest point before R (within 60 ms), ``e`` falls below
    ``QRS_FRACTION`` of its peak (searched up to 140 ms before R); the J point
    where it falls below that level walking forward from the steepest point
-   after R (up to 160 ms after R). This is the rule of
-   :func:`dsp.delineate_beats`, on the raw signal, so no whole-record filter
-   is run.
+   after R (up to 160 ms after R), or earlier at a local minimum of ``e``
+   under ``J_LOCAL_FRACTION`` of the peak: a shifted ST segment starts with a
+   slope of its own that would otherwise carry the walk into the ST segment.
+   This is the rule of :func:`dsp.delineate_beats` on the raw signal, so no
+   whole-record filter is run. Against the QT Database q1c QRS offsets (all
+   105 records, 3520 beats, R from ``dsp.detect_qrs``) the J point is off by
+   -0.8 +- 23.4 ms (mean +- SD; +8.2 +- 23.3 ms without the local-minimum
+   stop, which was chosen on these numbers); QRS onset +3.2 +- 11.3 ms.
 2. Isoelectric (PR) level: the flattest ``ISO_WINDOW_MS`` window (smallest
    summed range over the leads) that ends between 80 ms and 5 ms before QRS
    onset; its mean, per lead, is that beat's baseline knot, placed at the
@@ -80,6 +85,7 @@ from dsp._validate import as_samples_by_leads, check_fs_hz
 __all__ = ["StEpisode", "StLevels", "find_st_episodes", "measure_st"]
 
 QRS_FRACTION = 0.05
+J_LOCAL_FRACTION = 0.10
 SLOPE_HALF_MS = 8.0
 ISO_WINDOW_MS = 20.0
 ISO_SEARCH_MS = 80.0
@@ -138,7 +144,7 @@ class StEpisode:
 
 
 @njit
-def _st_fiducials_kernel(x, r_peaks, j_given, fs_hz, qrs_fraction, h, iso_w, iso_search,
+def _st_fiducials_kernel(x, r_peaks, j_given, fs_hz, qrs_fraction, j_fraction, h, iso_w, iso_search,
                          iso_gap, iso_max_range, point_half, fast_rr, min_rr, next_guard,
                          sat_run):
     """Per beat: onset, J, measurement point; per beat and lead: knot level and point level.
@@ -188,6 +194,7 @@ def _st_fiducials_kernel(x, r_peaks, j_given, fs_hz, qrs_fraction, h, iso_w, iso
         if not peak > 0.0:
             continue
         th = qrs_fraction * peak
+        j_th = j_fraction * peak
         i = big_b
         while i > lo and env[i - lo] >= th:
             i -= 1
@@ -197,6 +204,10 @@ def _st_fiducials_kernel(x, r_peaks, j_given, fs_hz, qrs_fraction, h, iso_w, iso
         else:
             i = big_a
             while i < hi and env[i - lo] >= th:
+                # the end of the QRS slope: a local minimum of the envelope under
+                # j_local_fraction of the peak (an ST shift keeps it above th)
+                if env[i - lo] < j_th and env[i - lo] <= env[i - lo - 1] and env[i - lo] < env[i - lo + 1]:
+                    break
                 i += 1
             jj = i
         jpt[b] = jj
@@ -511,7 +522,7 @@ def measure_st(signal, fs_hz, r_peaks, *, qrs_offset=None) -> StLevels:
         return max(1, int(round(ms_value * ms)))
 
     onset, j, point, knot_t, knot, level = _st_fiducials_kernel(
-        x, r, j_in, fs, QRS_FRACTION, n(SLOPE_HALF_MS), n(ISO_WINDOW_MS), n(ISO_SEARCH_MS),
+        x, r, j_in, fs, QRS_FRACTION, J_LOCAL_FRACTION, n(SLOPE_HALF_MS), n(ISO_WINDOW_MS), n(ISO_SEARCH_MS),
         n(ISO_GAP_MS), ISO_MAX_RANGE_MV, n(POINT_HALF_MS), FAST_RR_MS * ms, MIN_RR_MS * ms,
         NEXT_R_GUARD_MS * ms, max(3, n(SATURATION_RUN_MS)),
     )

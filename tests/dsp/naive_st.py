@@ -12,7 +12,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.interpolate import CubicSpline
 
 
-def st_fiducials_ref(x, r_peaks, j_given, fs_hz, qrs_fraction, h, iso_w, iso_search, iso_gap,
+def st_fiducials_ref(x, r_peaks, j_given, fs_hz, qrs_fraction, j_fraction, h, iso_w, iso_search, iso_gap,
                      iso_max_range, point_half, fast_rr, min_rr, next_guard, sat_run):
     n, n_leads = x.shape
     nb = r_peaks.size
@@ -45,8 +45,10 @@ def st_fiducials_ref(x, r_peaks, j_given, fs_hz, qrs_fraction, h, iso_w, iso_sea
         if j_given[b] >= 0:
             j = j_given[b]
         else:
-            below = np.nonzero(env[big_a:hi] < th)[0]
-            j = big_a + below[0] if below.size else hi
+            seg = np.arange(big_a, hi)
+            local_min = (env[seg] < j_fraction * peak) & (env[seg] <= env[seg - 1]) & (env[seg] < env[seg + 1])
+            stop = np.nonzero((env[seg] < th) | local_min)[0]
+            j = big_a + stop[0] if stop.size else hi
         jpt[b] = j
         if b > 0:
             rr = r - r_peaks[b - 1]

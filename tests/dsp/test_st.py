@@ -20,7 +20,7 @@ def _fiducial_args(fs_hz):
     def n(v):
         return max(1, int(round(v * ms)))
 
-    return (fs_hz, S.QRS_FRACTION, n(S.SLOPE_HALF_MS), n(S.ISO_WINDOW_MS), n(S.ISO_SEARCH_MS),
+    return (fs_hz, S.QRS_FRACTION, S.J_LOCAL_FRACTION, n(S.SLOPE_HALF_MS), n(S.ISO_WINDOW_MS), n(S.ISO_SEARCH_MS),
             n(S.ISO_GAP_MS), S.ISO_MAX_RANGE_MV, n(S.POINT_HALF_MS), S.FAST_RR_MS * ms,
             S.MIN_RR_MS * ms, S.NEXT_R_GUARD_MS * ms, max(3, n(S.SATURATION_RUN_MS)))
 
@@ -152,12 +152,11 @@ class TestMeasureSt:
         base = dsp.measure_st(ecg.signal_mv, fs_hz, ecg.r_samples).st_uv
         got = dsp.measure_st(x, fs_hz, ecg.r_samples).st_uv
         assert np.isfinite(got[1:-1]).all()  # every beat but the edges measured
-        # the synthetic ECG's own ST level (T-wave tail at J + 80 ms): about +-10 uV
-        own = np.nanmedian(base, axis=0)
-        assert np.abs(own).max() < 20
-        err = np.abs(got - shifted - own)[1:-1]
-        assert np.abs(err[shifted[1:-1] != 0]).max() <= 20  # every shifted beat
-        assert np.percentile(err, 95) <= 20 and err.max() <= 30  # and the others
+        # the synthetic ECG's own ST level (T-wave tail at J + 80 ms) is about +-10 uV,
+        # so the truth is the shift plus that beat's level without it
+        assert np.abs(np.nanmedian(base, axis=0)).max() < 20 and np.nanmax(np.abs(base)) < 35
+        err = np.abs(got - base - shifted)[1:-1]
+        assert err.max() <= 20
 
     def test_one_lead_input_and_shapes(self):
         ecg, x = _shifted(250.0, lambda nb: np.full((nb, 2), 100.0))
