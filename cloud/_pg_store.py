@@ -39,7 +39,7 @@ _TYPES = ("text", "text", "text", "text", "bigint", "text", "text", "smallint",
 _INSERT_BATCH = (
     f"INSERT INTO alerts ({', '.join(COLUMNS)}) "
     "SELECT " + ", ".join(
-        f"(r->>{k})::{'jsonb' if c == 'num' else t}" for k, (c, t) in enumerate(zip(COLUMNS, _TYPES))
+        f"(r->>{k})::{'jsonb' if c == 'num' else t}" for k, (c, t) in enumerate(zip(COLUMNS, _TYPES, strict=True))
     ) + " FROM jsonb_array_elements(%s::jsonb) AS r "
     "ON CONFLICT (id) DO NOTHING"
 )

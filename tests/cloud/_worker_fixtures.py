@@ -4,18 +4,15 @@ The shared Mosquitto on 127.0.0.1:1883 serves the small tests; each test has
 its own site ids, share group and client ids, and its workers subscribe to its
 sites only. The scale test starts a private mosquitto configured as a worker
 tier must be (``max_queued_messages`` large: the default of 1000 drops
-messages queued for a worker that is away or behind).
+messages queued for a worker that is away or behind); it and the worker
+processes come from benchmarks/_worker.py, which the benchmark shares.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from benchmarks._worker import PrivateMosquitto, WorkerProcess
 from cloud import StoreSettings, open_store
 from cloud._worker import Worker
 from cloud._worker_config import WorkerConfig
@@ -129,69 +127,4 @@ def toml_config(path: Path, store_url: str, sites: list[str], *, port: int, clie
     return path
 
 
-class WorkerProcess:
-    """``python -m holter cloud worker --config ...`` as a child process."""
-
-    def __init__(self, config: Path, client_id: str, stats_json: Path) -> None:
-        self.client_id = client_id
-        self.stats_json = stats_json
-        self.lines: list[str] = []
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "holter", "cloud", "worker", "--config", str(config),
-             "--client-id", client_id, "--stats-json", str(stats_json)],
-            cwd=REPO_ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        wait_for(lambda: any("subscribed" in line for line in self.lines) or
-                 self.proc.poll() is not None, 30, f"worker {client_id} to subscribe")  # fmt: skip
-        assert self.proc.poll() is None, "".join(self.lines)
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
-
-    def _close(self) -> None:
-        self._reader.join(5)
-        if self.proc.stderr is not None:
-            self.proc.stderr.close()
-
-    def kill(self) -> None:
-        """SIGKILL: no commit, no acknowledgement, no goodbye."""
-        self.proc.kill()
-        self.proc.wait(10)
-        self._close()
-
-    def terminate(self) -> int:
-        """SIGTERM and wait; returns the exit status."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        rc = self.proc.wait(30)
-        self._close()
-        return rc
-
-
-class PrivateMosquitto:
-    """A mosquitto on a free loopback port, configured for a worker tier."""
-
-    def __init__(self) -> None:
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not Path(binary).exists():
-            pytest.skip("the mosquitto binary is not installed")
-        self.port = free_port()
-        self._dir = tempfile.TemporaryDirectory(prefix="holter-mosquitto-")
-        conf = Path(self._dir.name) / "mosquitto.conf"
-        conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_queued_messages 1000000\nlog_dest none\n",
-            encoding="utf-8",
-        )
-        self.proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)  # fmt: skip
-        wait_for(lambda: listening(self.port), 10, "the private mosquitto")
-
-    def close(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-        self._dir.cleanup()
+__all__ = ["PrivateMosquitto", "WorkerProcess"]

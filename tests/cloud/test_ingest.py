@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloud import AlertRecord
-from cloud._ingest import RejectReason, Rejection, classify
+from cloud._ingest import Rejection, RejectReason, classify
 from cloud._records import GatewayStatusRecord, StripRecord, SummaryRecord
 from edge._payload import Alert, MalformedPayloadError
 from tests.cloud._payloads import (
