@@ -13,9 +13,10 @@ these, so this module must stay as light as the codec.
     ├── OutboxError (OSError)                 the SQLite outbox failed
     │   └── OutboxFullError                   no room for an alert even after dropping
     │                                         every strip and summary
-    └── PublisherError
-        ├── PublisherConfigError (ValueError) bad broker URL, TLS files, credentials
-        └── PublisherClosedError              publish after close()
+    ├── PublisherError
+    │   ├── PublisherConfigError (ValueError) bad broker URL, TLS files, credentials
+    │   └── PublisherClosedError              publish after close()
+    └── ConfigError (ValueError)              a bad gateway configuration file
 
 Input errors derive from :class:`ValueError` (the ``holter`` dispatcher prints
 one line and exits 2); storage errors from :class:`OSError`.
@@ -62,3 +63,7 @@ class PublisherConfigError(PublisherError, ValueError):
 
 class PublisherClosedError(PublisherError):
     """The publisher was used after :meth:`close`."""
+
+
+class ConfigError(EdgeError, ValueError):
+    """The gateway configuration file is malformed or inconsistent (names file and key)."""

@@ -26,6 +26,7 @@ import ssl
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,8 +70,13 @@ class PublisherConfig:
     max_inflight: int = 20
     backoff_min_s: float = 0.1
     backoff_max_s: float = 30.0
+    protocol: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.protocol not in ("auto", "5", "3.1.1"):
+            raise PublisherConfigError(
+                f'protocol must be "auto", "5" or "3.1.1", got {self.protocol!r}'
+            )
         for name in ("site", "gateway"):
             if not _ID_RE.fullmatch(getattr(self, name)):
                 raise PublisherConfigError(
@@ -152,6 +158,10 @@ class Publisher:
         self._inflight: dict[int, int] = {}  # paho mid -> outbox row id
         self._last_sent_row = 0
         self._thread = threading.Thread(target=self._run, name="holter-mqtt", daemon=True)
+        self._v311 = config.protocol == "3.1.1"
+        self._got_connack = False
+        self._fall_back = False
+        self._refusals_v5 = 0  # links closed before any CONNACK (a broker that drops MQTT 5)
         self._client = self._make_client()
 
     # -- any thread -------------------------------------------------------
@@ -169,6 +179,28 @@ class Publisher:
                               encode_alert(alert))
         self._wake.set()
         return row
+
+    def publish_sequenced(
+        self, kind: MessageKind, patient: str, make_payload: Callable[[int], bytes]
+    ) -> tuple[int, int]:
+        """Write ``make_payload(seq)`` to the outbox with the patient's next sequence number.
+
+        See :meth:`Outbox.put_sequenced`; returns ``(row id, seq)``.
+        """
+        if self._closed:
+            raise PublisherClosedError("publish_sequenced after close()")
+        kind = MessageKind(kind)
+        if not _ID_RE.fullmatch(patient):
+            raise PublisherConfigError(f"patient must be 1-32 of A-Za-z0-9_-, got {patient!r}")
+        out = self.outbox.put_sequenced(kind, self.config.topic(patient, kind.name.lower()),
+                                        patient, make_payload)
+        self._wake.set()
+        return out
+
+    @property
+    def protocol(self) -> str:
+        """The MQTT version in use: "5" or "3.1.1" (after an "auto" fallback)."""
+        return "3.1.1" if self._v311 else "5"
 
     def publish_payload(self, kind: MessageKind, patient: str, payload: bytes) -> int:
         """Write an encoded strip or summary to the outbox for ``.../{patient}/{kind}``.
@@ -216,10 +248,13 @@ class Publisher:
 
     def _make_client(self) -> mqtt.Client:
         cfg = self.config
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"holter-{cfg.site}-{cfg.gateway}",
-            protocol=mqtt.MQTTv5,
-        )
+        client_id = f"holter-{cfg.site}-{cfg.gateway}"
+        if self._v311:  # e.g. the embedded demo broker (amqtt), which refuses MQTT 5
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                 protocol=mqtt.MQTTv311, clean_session=False)
+        else:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                 protocol=mqtt.MQTTv5)
         client.max_inflight_messages_set(cfg.max_inflight)
         if cfg.username is not None:
             client.username_pw_set(cfg.username, cfg.password)
@@ -238,6 +273,10 @@ class Publisher:
         return client
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._got_connack = True
+        if reason_code.is_failure and self._may_fall_back() and reason_code.value in (1, 0x84):
+            self._fall_back = True  # "unacceptable / unsupported protocol version"
+            return
         if reason_code.is_failure:
             self._last_error = f"broker refused the connection: {reason_code}"
             log.error("MQTT %s:%s: %s", self.config.host, self.config.port, self._last_error)
@@ -265,10 +304,31 @@ class Publisher:
             return
         self.outbox.remove(row)
 
-    def _connect(self) -> bool:
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self.config.session_expiry_s
+    def _may_fall_back(self) -> bool:
+        return self.config.protocol == "auto" and not self._v311
+
+    def _switch_to_v311(self) -> None:
+        """An "auto" publisher whose MQTT 5 CONNECT was refused speaks 3.1.1 from now on."""
+        log.warning("MQTT %s:%s refused MQTT 5; falling back to MQTT 3.1.1",
+                    self.config.host, self.config.port)
         try:
+            self._client.disconnect()
+        except Exception:  # noqa: BLE001 - the link is already gone
+            pass
+        self._v311 = True
+        self._inflight.clear()
+        self._last_sent_row = 0
+        self._client = self._make_client()
+
+    def _connect(self) -> bool:
+        self._got_connack = False
+        self._fall_back = False
+        try:
+            if self._v311:
+                self._client.connect(self.config.host, self.config.port, self.config.keepalive_s)
+                return True
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self.config.session_expiry_s
             self._client.connect(self.config.host, self.config.port, self.config.keepalive_s,
                                  clean_start=False, properties=props)
         except (OSError, ssl.SSLError) as exc:
@@ -304,7 +364,14 @@ class Publisher:
                     backoff_s = min(backoff_s * 2, self.config.backoff_max_s)
                     continue
             rc = self._client.loop(timeout=0.05)
+            if self._fall_back or (rc != mqtt.MQTT_ERR_SUCCESS and not self._got_connack
+                                   and self._may_fall_back() and self._refusals_v5 >= 2):
+                self._switch_to_v311()
+                socket_open = False
+                continue
             if rc != mqtt.MQTT_ERR_SUCCESS:
+                if not self._got_connack:
+                    self._refusals_v5 += 1
                 # paho keeps unacknowledged QoS 1 messages and resends them (same mid)
                 # on the next connect; rows not yet handed to paho stay in the outbox.
                 # Back off here too: a broker that refuses the CONNECT (bad credentials)

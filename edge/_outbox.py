@@ -22,6 +22,7 @@ from __future__ import annotations
 import enum
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,13 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload BLOB    NOT NULL
 )
 """
+# the last per-patient sequence number given out (alerts and summaries share it)
+_SEQ_SCHEMA = """
+CREATE TABLE IF NOT EXISTS patient_seq (
+    patient TEXT PRIMARY KEY,
+    seq     INTEGER NOT NULL
+)
+"""
 
 
 class Outbox:
@@ -83,6 +91,7 @@ class Outbox:
                 raise OutboxError(f"outbox {self.path}: WAL mode refused (got {mode!r})")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(_SCHEMA)
+            self._db.execute(_SEQ_SCHEMA)
             self._bytes = self._db.execute(
                 "SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM outbox"
             ).fetchone()[0]
@@ -99,12 +108,22 @@ class Outbox:
         OutboxError
             SQLite failed (disk full, I/O error, closed).
         """
-        kind = MessageKind(kind)
-        size = len(payload)
-        if size > self.max_bytes:
-            raise OutboxFullError(
-                f"outbox {self.path}: a {size}-byte message exceeds max_bytes={self.max_bytes}"
-            )
+        return self._insert(MessageKind(kind), topic, lambda: bytes(payload), None)[0]
+
+    def put_sequenced(
+        self, kind: MessageKind, topic: str, patient: str, make_payload: Callable[[int], bytes]
+    ) -> tuple[int, int]:
+        """Store a message that carries the patient's next sequence number.
+
+        ``make_payload(seq)`` encodes the message with the number. The number
+        is taken and the message stored in one transaction, so a patient's
+        numbers have no gaps and no repeats, across restarts too. Returns
+        ``(row id, seq)``; raises like :meth:`put` (and whatever
+        ``make_payload`` raises, with nothing stored).
+        """
+        return self._insert(MessageKind(kind), topic, make_payload, patient)
+
+    def _insert(self, kind: MessageKind, topic: str, make_payload, patient: str | None) -> tuple[int, int]:
         with self._lock:
             held, dropped = self._bytes, self._dropped
             try:
@@ -113,10 +132,30 @@ class Outbox:
                 # one transaction: the drops happen only if the new message is stored
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
+                    seq = 0
+                    if patient is None:
+                        payload = make_payload()
+                    else:
+                        last = self._db.execute(
+                            "SELECT seq FROM patient_seq WHERE patient = ?", (patient,)
+                        ).fetchone()
+                        seq = 1 if last is None else last[0] + 1
+                        payload = bytes(make_payload(seq))
+                        self._db.execute(
+                            "INSERT INTO patient_seq (patient, seq) VALUES (?, ?) "
+                            "ON CONFLICT (patient) DO UPDATE SET seq = excluded.seq",
+                            (patient, seq),
+                        )
+                    size = len(payload)
+                    if size > self.max_bytes:
+                        raise OutboxFullError(
+                            f"outbox {self.path}: a {size}-byte message exceeds "
+                            f"max_bytes={self.max_bytes}"
+                        )
                     self._make_room(size, kind)
                     row = self._db.execute(
                         "INSERT INTO outbox (kind, topic, payload) VALUES (?, ?, ?)",
-                        (int(kind), topic, bytes(payload)),
+                        (int(kind), topic, payload),
                     ).lastrowid
                     self._db.execute("COMMIT")
                 except BaseException:
@@ -126,7 +165,7 @@ class Outbox:
             except sqlite3.Error as exc:
                 raise OutboxError(f"outbox {self.path}: cannot store a message: {exc}") from exc
             self._bytes += size
-            return int(row)
+            return int(row), seq
 
     def _make_room(self, size: int, kind: MessageKind) -> None:
         # drop the oldest strips, then summaries, never alerts; never the new kind's betters
