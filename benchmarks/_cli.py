@@ -20,6 +20,8 @@
                        end (DS2, DS1, all records) and the speed of classifying 24 h
   holter bench rhythm  AF episode / duration Se and +P (epic style) and
                        ventricular couplets / runs (rxr style)
+  holter bench worker  alerts per second 1, 2, 4 holter cloud worker processes
+                       drain from a pre-loaded broker queue into PostgreSQL
   holter bench store   alerts per second one writer stores into PostgreSQL and
                        SQLite (batches and one by one, with duplicates)
   holter bench dashboard  inbox page latency (p50/p95) of holter cloud serve over
@@ -150,6 +152,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
     )
     store.add_argument("--write", action="store_true", help="write store.md and .json")
+    worker = sub.add_parser(
+        "worker", help="alerts per second holter cloud worker processes store into PostgreSQL"
+    )
+    worker.add_argument("--alerts", type=int, default=50_000, help="distinct alerts (default 50000)")
+    worker.add_argument("--workers", default="1,2,4", help="worker counts to run (default 1,2,4)")
+    worker.add_argument("--batch-size", type=int, default=500, help="[batch] max_messages (default 500)")
+    worker.add_argument("--out", type=Path, help="results folder for --write (default: benchmarks/results)")
+    worker.add_argument("--write", action="store_true", help="write worker.md and .json")
     dash = sub.add_parser(
         "dashboard", help="inbox page latency over HTTP on a PostgreSQL store of N alerts"
     )
@@ -369,6 +379,23 @@ def _run_dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_worker(args: argparse.Namespace) -> int:
+    from benchmarks import _worker
+
+    runs = _worker.run_worker_bench(
+        n_alerts=args.alerts, batch_max_messages=args.batch_size, progress=_progress,
+        worker_counts=tuple(int(n) for n in args.workers.split(",")),
+    )  # fmt: skip
+    print(_worker.worker_text(runs))
+    if args.write:
+        from benchmarks import _report
+
+        machine = _report.machine_description() | _worker.worker_machine_notes()
+        _write(args, "worker", lambda m: _worker.worker_markdown(runs, m, _command()),
+               lambda m: _worker.worker_json(runs, m), machine)  # fmt: skip
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the chosen benchmark; returns the exit status."""
     if args.bench == "st":
@@ -385,6 +412,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_bridge(args)
     if args.bench == "store":
         return _run_store(args)
+    if args.bench == "worker":
+        return _run_worker(args)
     if args.bench == "dashboard":
         return _run_dashboard(args)
     if args.bench == "analyze":

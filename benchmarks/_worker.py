@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import random
 import secrets
 import shutil
@@ -261,6 +260,10 @@ class WorkerRun:
     def per_worker_per_s(self) -> float:
         return self.deliveries_per_s / self.workers
 
+    @property
+    def stored_per_s(self) -> float:
+        return self.unique_alerts / self.seconds
+
 
 def run_worker_bench(
     *,
@@ -344,11 +347,11 @@ def _one_run(port: int, url: str, folder: Path, n_workers: int, indices: list[in
 
 def worker_text(runs: list[WorkerRun]) -> str:
     """A plain table for the terminal."""
-    lines = ["workers  messages  alerts   seconds  messages/s  per worker/s  duplicates"]
+    lines = ["workers  messages  alerts   seconds  messages/s  per worker/s  stored/s  duplicates"]
     for r in runs:
         lines.append(f"{r.workers:7d}  {r.deliveries:8d}  {r.unique_alerts:6d}  {r.seconds:8.2f}  "
                      f"{r.deliveries_per_s:10,.0f}  {r.per_worker_per_s:12,.0f}  "
-                     f"{r.duplicates_counted:10d}")  # fmt: skip
+                     f"{r.stored_per_s:8,.0f}  {r.duplicates_counted:10d}")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -356,7 +359,8 @@ def worker_markdown(runs: list[WorkerRun], machine: dict[str, object], command: 
     """The results as markdown, machine described."""
     rows = "\n".join(
         f"| {r.workers} | {r.deliveries:,} | {r.unique_alerts:,} | {r.seconds:.2f} | "
-        f"{r.deliveries_per_s:,.0f} | {r.per_worker_per_s:,.0f} | {r.duplicates_counted:,} |"
+        f"{r.deliveries_per_s:,.0f} | {r.per_worker_per_s:,.0f} | {r.stored_per_s:,.0f} | "
+        f"{r.duplicates_counted:,} |"
         for r in runs
     )
     return "\n".join([
@@ -366,16 +370,19 @@ def worker_markdown(runs: list[WorkerRun], machine: dict[str, object], command: 
         "",
         "The broker (a private Mosquitto, `max_queued_messages 1000000`) is pre-loaded with",
         "the alerts of 100 gateways (10 sites), 10 % of them published twice; then N",
-        "`holter cloud worker` processes (one share group, batches of "
+        "`holter cloud worker` processes (one share group, batches of",
         f"{runs[0].batch_max_messages if runs else '?'} messages or 100 ms, manual PUBACK "
-        "after each commit) drain it into PostgreSQL. Time: first message received to last",
+        "after each commit) drain it",
+        "into PostgreSQL. Time: first message received to last",
         "commit, over all workers. Every run stored each alert exactly once.",
         "",
-        "| workers | messages | alerts | seconds | messages/s | per worker/s | duplicates counted |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| workers | messages | alerts | seconds | messages/s | messages/s per worker "
+        "| alerts stored/s | duplicates counted |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         rows,
         "",
-        "The machine (broker, workers and PostgreSQL share its cores):",
+        "The machine (broker, publishers, workers and PostgreSQL share its 2 cores, and other",
+        "jobs ran on it meanwhile: see the load average):",
         "",
         *(f"- {key}: {value}" for key, value in machine.items()),
         "",
@@ -387,7 +394,8 @@ def worker_json(runs: list[WorkerRun], machine: dict[str, object]) -> dict:
     return {
         "benchmark": "worker",
         "runs": [asdict(r) | {"deliveries_per_s": r.deliveries_per_s,
-                              "per_worker_per_s": r.per_worker_per_s} for r in runs],
+                              "per_worker_per_s": r.per_worker_per_s,
+                              "stored_per_s": r.stored_per_s} for r in runs],
         "machine": machine,
     }  # fmt: skip
 
@@ -402,12 +410,18 @@ def worker_machine_notes() -> dict[str, object]:
                                    capture_output=True, text=True, timeout=10).stdout.split("\n")[0]  # fmt: skip
     except OSError:
         mosquitto = "unknown"
-    try:
-        load = os.getloadavg()
-    except OSError:
-        load = (float("nan"),) * 3
     return {
         "paho-mqtt": paho.mqtt.__version__, "psycopg": psycopg.__version__,
-        "mosquitto": mosquitto.strip(), "python": platform.python_version(),
-        "load average at the end (1/5/15 min)": ", ".join(f"{x:.2f}" for x in load),
+        "mosquitto": mosquitto.strip(), "postgresql": _pg_version(),
     }  # fmt: skip
+
+
+def _pg_version() -> str:
+    import psycopg
+
+    url = os.environ.get(PG_ADMIN_URL_ENV) or DEFAULT_PG_ADMIN_URL
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            return str(conn.execute("SHOW server_version").fetchone()[0])
+    except psycopg.Error:
+        return "unknown"
