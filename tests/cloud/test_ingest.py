@@ -116,3 +116,24 @@ class TestFuzz:
             assert out.site == "site-a"
         else:
             assert isinstance(out, Rejection)
+
+
+@pytest.fixture(scope="module")
+def worker():
+    """A worker that is never run: its handler takes messages directly (no broker)."""
+    from cloud import StoreSettings, Worker, WorkerConfig
+
+    return Worker(WorkerConfig(client_id="fuzz", store=StoreSettings("sqlite:///:memory:")))
+
+
+class TestWorkerHandler:
+    @settings(max_examples=300, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+    @given(topic=_topics, payload=st.binary(max_size=400) | _cbor_values.map(cbor2.dumps))
+    def test_fuzzed_messages_are_only_counted_rejections(self, worker, topic, payload):
+        stats = worker.stats
+        before_received, before_rejected = stats.received, sum(stats.rejected.values())
+        worker.handle_message(topic, payload, mid=1, qos=1)
+        assert stats.received == before_received + 1
+        assert sum(stats.rejected.values()) == before_rejected + 1
+        assert "internal_error" not in stats.rejected

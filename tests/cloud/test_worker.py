@@ -175,3 +175,31 @@ class TestWorkerKilled:
             stored = {a.id for site_page in [store.list_alerts([site], limit=1000)]
                       for a in site_page.alerts}  # fmt: skip
         assert stored == ids
+
+
+class TestStoreFailure:
+    def test_a_lost_database_connection_is_retried_and_nothing_is_lost(self, broker, pg_url):
+        import psycopg
+
+        site = unique("wf")
+        cfg = worker_config(pg_url, [site], client_id=unique("w-"), group=unique("g"),
+                            max_messages=20, max_delay_ms=20)  # fmt: skip
+        n = 400
+        messages = [(f"holter/v1/{site}/gw1/p01/alert", payloads.alert_payload(i))
+                    for i in range(n)]  # fmt: skip
+        with WorkerThread(cfg) as running:
+            publisher = threading.Thread(target=publish_raw, args=(broker, messages),
+                                         kwargs={"pace_s": 0.003})  # fmt: skip
+            publisher.start()
+            wait_for(lambda: count_rows(pg_url) >= 60, 30, "the first batches")
+            with psycopg.connect(pg_url, autocommit=True) as admin:
+                killed = admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND backend_type = 'client backend'"
+                ).fetchall()
+            assert killed
+            publisher.join(60)
+            wait_for(lambda: count_rows(pg_url) >= n, 60, "every alert after the reconnect")
+        assert running.stats.store_failures >= 1
+        assert count_rows(pg_url) == n
