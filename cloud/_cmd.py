@@ -31,7 +31,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add one subparser per available subcommand, each configured by its module."""
     sub = parser.add_subparsers(dest="cloud_command", metavar="SUBCOMMAND", required=True)
     for name, module_name in _available().items():
-        module = importlib.import_module(module_name)
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:  # a missing extra must not break the other subcommands
+            child = sub.add_parser(name, help=f"(unavailable: {exc})")
+            child.set_defaults(cloud_run=_unavailable(name, exc))
+            continue
         doc = (module.__doc__ or name).strip()
         child = sub.add_parser(
             name, help=doc.splitlines()[0], description=doc,
@@ -39,6 +44,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         )  # fmt: skip
         module.configure(child)
         child.set_defaults(cloud_run=module.run)
+
+
+def _unavailable(name: str, exc: ImportError):
+    def run(args: argparse.Namespace) -> int:
+        raise ValueError(f"holter cloud {name} needs a package that is missing: {exc}"
+                                  " (pip install 'holter-edge[cloud]')")  # fmt: skip
+
+    return run
 
 
 def run(args: argparse.Namespace) -> int:
