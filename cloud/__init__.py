@@ -14,7 +14,7 @@ from cloud._exceptions import (
     StoreUnavailableError,
     WorkerConfigError,
 )
-from cloud._ingest import RejectReason, Rejection, classify
+from cloud._ingest import Rejection, RejectReason, classify
 from cloud._migrations import SCHEMA_VERSION
 from cloud._records import (
     SEVERITY_RANK,
