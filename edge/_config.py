@@ -169,9 +169,9 @@ class _Section:
             )
 
 
-def _password(broker: _Section) -> str | None:
+def _password(broker: _Section, base: Path) -> str | None:
     env_name = broker.text("password_env", "HOLTER_MQTT_PASSWORD")
-    file_path = broker.path("password_file", Path.cwd(), must_exist=True)
+    file_path = broker.path("password_file", base, must_exist=True)
     if env_name and os.environ.get(env_name):
         return os.environ[env_name]
     if file_path is not None:
@@ -233,7 +233,7 @@ def config_from_dict(doc: dict[str, Any], where: str = "<config>", base: Path | 
     broker = _Section(where, "broker", doc.pop("broker", None) or {})
     url = broker.text("url", "mqtt://127.0.0.1:1883")
     username = broker.text("username") or os.environ.get("HOLTER_MQTT_USERNAME")
-    password = _password(broker)
+    password = _password(broker, base)
     tls_ca = broker.path("tls_ca", base, must_exist=True)
     tls_cert = broker.path("tls_cert", base, must_exist=True)
     tls_key = broker.path("tls_key", base, must_exist=True)

@@ -89,6 +89,7 @@ class _Worker:
         self.last_data = time.monotonic()
         self.silent_sent = False
         self.error: str | None = None
+        self.lost: str | None = None  # why an output of the current source was not accepted
         self.thread = threading.Thread(target=self._run, name=f"holter-{patient}", daemon=True)
         self.thread.start()
 
@@ -125,7 +126,7 @@ class _Worker:
                 self.patient, fs_hz, n_leads, start_ms, cfg.alerts,
                 cfg.lead_names(self.patient) or lead_names, cfg.summary_period_s, cfg.strip_s,
             )
-            self.source, self.silent_sent = source, False
+            self.source, self.silent_sent, self.lost = source, False, None
         elif what == "samples":
             self.last_data = time.monotonic()
             self.silent_sent = False
@@ -150,14 +151,19 @@ class _Worker:
                 raise
             finally:
                 if done is not None:
-                    done(error)
+                    done(error or self.lost)
 
     def _emit(self, outputs: list) -> None:
         for out in outputs:
-            if isinstance(out, PipelineAlert):
-                self.gateway.send_alert(self.patient, out, self.pipeline)
-            elif isinstance(out, PipelineSummary):
-                self.gateway.send_summary(self.patient, out)
+            try:
+                if isinstance(out, PipelineAlert):
+                    self.gateway.send_alert(self.patient, out, self.pipeline)
+                elif isinstance(out, PipelineSummary):
+                    self.gateway.send_summary(self.patient, out)
+            except OutboxError as exc:
+                # not accepted (disk full): the source is kept for a second analysis
+                self.lost = self.error = f"alert not accepted: {_one_line(exc)}"
+                log.error("patient %s: %s", self.patient, self.error)
 
     def health(self) -> dict[str, object]:
         info: dict[str, object] = {"queue": self.queue.qsize(), "source": self.source,
@@ -232,6 +238,7 @@ class Gateway:
             w.thread.join(30.0)
         if self._http is not None:
             self._http.shutdown()
+            self._http.server_close()
         self.publisher.flush(flush_s)
         self.publisher.close()
         self.outbox.close()
@@ -270,9 +277,8 @@ class Gateway:
                                       d.nums))
         try:
             self.publisher.publish_sequenced(MessageKind.ALERT, patient, payload)
-        except OutboxError as exc:
+        except OutboxError:
             self.counts["outbox_full"] += 1
-            log.error("patient %s: alert %s not accepted: %s", patient, d.type.value, exc)
             raise
         self.counts["alerts"] += 1
         log.info("alert %s %s %s", patient, d.type.value, dict(d.nums))

@@ -35,7 +35,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge._exceptions import PublisherClosedError, PublisherConfigError
+from edge._exceptions import OutboxError, PublisherClosedError, PublisherConfigError
 from edge._outbox import MessageKind, Outbox
 from edge._payload import Alert, GatewayState, Status, encode_alert, encode_status
 
@@ -302,7 +302,11 @@ class Publisher:
             log.error("MQTT broker rejected outbox row %d: %s", row, reason_code)
             self._last_sent_row = min(self._last_sent_row, row - 1)
             return
-        self.outbox.remove(row)
+        try:
+            self.outbox.remove(row)
+        except OutboxError as exc:  # e.g. disk full: the row stays and is sent again later
+            self._last_error = f"outbox: {exc}"
+            log.error("MQTT PUBACK of outbox row %d not recorded: %s", row, exc)
 
     def _may_fall_back(self) -> bool:
         return self.config.protocol == "auto" and not self._v311

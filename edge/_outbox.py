@@ -159,7 +159,8 @@ class Outbox:
                     ).lastrowid
                     self._db.execute("COMMIT")
                 except BaseException:
-                    self._db.execute("ROLLBACK")
+                    if self._db.in_transaction:  # a failed COMMIT has rolled back already
+                        self._db.execute("ROLLBACK")
                     self._bytes, self._dropped = held, dropped
                     raise
             except sqlite3.Error as exc:

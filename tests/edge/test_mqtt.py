@@ -8,21 +8,15 @@ mosquitto on a free loopback port (skipped if the binary is missing).
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from mqtt_support import Subscriber, free_port
 
 from edge._exceptions import PublisherConfigError
 from edge._mqtt import Publisher, PublisherConfig
@@ -41,27 +35,6 @@ START_MS = 1_700_000_000_000
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _listening(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-@pytest.fixture(scope="module")
-def broker_port() -> int:
-    if not _listening(1883):
-        reason = "no MQTT broker listens on 127.0.0.1:1883 (install mosquitto; .ci/run starts it)"
-        if os.environ.get("HOLTER_REQUIRE_DATA"):
-            pytest.fail(reason + " and HOLTER_REQUIRE_DATA is set", pytrace=False)
-        pytest.skip(reason)
-    return 1883
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _site() -> str:
     return "t" + uuid.uuid4().hex[:12]
@@ -74,38 +47,6 @@ def _alerts(patient: str, n: int) -> list[Alert]:
               end_ms=START_MS + i + 2_000, num={"pause_ms": 2000 + i})
         for i in range(n)
     ]
-
-
-class Subscriber:
-    """Collects every message under holter/v1/{site}/# (persistent session)."""
-
-    def __init__(self, port: int, site: str) -> None:
-        self.messages: list[mqtt.MQTTMessage] = []
-        self._subscribed = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sub-{site}",
-                                  protocol=mqtt.MQTTv5)
-        self.client.on_message = lambda c, u, msg: self.messages.append(msg)
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(f"holter/v1/{site}/#", qos=1)
-        self.client.on_subscribe = lambda *a: self._subscribed.set()
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = 300
-        self.client.connect("127.0.0.1", port, clean_start=False, properties=props)
-        self.client.loop_start()
-        assert self._subscribed.wait(5), "subscriber got no SUBACK"
-
-    def alerts(self) -> list[Alert]:
-        return [decode_alert(m.payload) for m in list(self.messages) if m.topic.endswith("/alert")]
-
-    def wait_for(self, n_unique: int, timeout_s: float = 15.0) -> list[Alert]:
-        deadline = time.monotonic() + timeout_s
-        while len({a.id for a in self.alerts()}) < n_unique and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.2)  # anything extra (an invented alert) would arrive now
-        return self.alerts()
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def _dedupe(alerts: list[Alert]) -> dict[str, Alert]:
@@ -158,7 +99,7 @@ class TestPublisher:
     def test_restart_sends_what_was_pending_in_order(self, broker_port, tmp_path):
         site = _site()
         path = tmp_path / "outbox.db"
-        dead = PublisherConfig(site=site, gateway="gw1", port=_free_port(), backoff_min_s=0.05)
+        dead = PublisherConfig(site=site, gateway="gw1", port=free_port(), backoff_min_s=0.05)
         first = Publisher(dead, Outbox(path)).start()
         sent = _alerts("p02", 15)
         for alert in sent:
@@ -180,55 +121,6 @@ class TestPublisher:
         assert _dedupe(got) == {a.id: a for a in sent}
         first_seen = list(dict.fromkeys(a.seq for a in got))
         assert first_seen == [a.seq for a in sent]
-
-
-@pytest.fixture
-def private_broker(tmp_path):
-    """A second mosquitto on a free loopback port, with persistence (start/stop)."""
-    binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto"
-                                           if os.path.exists("/usr/sbin/mosquitto") else None)
-    if binary is None:
-        pytest.skip("mosquitto binary not found: cannot start a private broker")
-    port = _free_port()
-    data = tmp_path / "broker"
-    data.mkdir()
-    conf = data / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-                    f"persistence_location {data}/\n"
-                    # as root mosquitto would switch to user mosquitto, who cannot write here
-                    + ("user root\n" if os.geteuid() == 0 else ""))
-    procs: list[subprocess.Popen] = []
-
-    class Broker:
-        def __init__(self) -> None:
-            self.port = port
-
-        def require_password(self, username: str, password: str) -> None:
-            """Before start(): only this user, with this password, may connect."""
-            passwd = data / "passwd"
-            subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), username, password],
-                           check=True, capture_output=True)
-            text = conf.read_text().replace("allow_anonymous true", "allow_anonymous false")
-            conf.write_text(text + f"password_file {passwd}\n")
-
-        def start(self) -> None:
-            procs.append(subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL))
-            deadline = time.monotonic() + 5
-            while not _listening(port):
-                assert time.monotonic() < deadline, "private mosquitto did not start"
-                time.sleep(0.02)
-
-        def stop(self) -> None:
-            proc = procs[-1]
-            proc.terminate()
-            proc.wait(5)
-
-    yield Broker()
-    for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(5)
 
 
 class TestUnreachableBroker:

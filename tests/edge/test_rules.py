@@ -1,0 +1,127 @@
+"""Alert rules: one alert per episode, debounced, rate-limited, with its numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from edge._config import AlertThresholds
+from edge._payload import AlertType, Severity
+from edge._rules import AlertRules, Observation
+
+FS = 100.0
+T0 = 1_700_000_000_000
+
+
+def s(seconds: float) -> int:
+    return round(seconds * FS)
+
+
+def _rules(**over) -> AlertRules:
+    return AlertRules(FS, T0, AlertThresholds(**over))
+
+
+def _types(drafts) -> list[AlertType]:
+    return [d.type for d in drafts]
+
+
+class TestVentricularRuns:
+    def test_nsvt_is_raised_once_when_the_run_has_ended(self):
+        rules = _rules()
+        run = dict(kind="VT", start_sample=s(10), nums={"beats": 5, "rate_bpm": 150.0})
+        assert rules.observe([Observation(end_sample=s(11), ongoing=True, **run)], s(11)) == []
+        drafts = rules.observe([Observation(end_sample=s(12), ongoing=False, **run)], s(13))
+        assert _types(drafts) == [AlertType.NSVT]
+        d = drafts[0]
+        assert d.severity is Severity.WARNING
+        assert (d.start_ms, d.end_ms) == (T0 + 10_000, T0 + 12_000)
+        assert d.nums["beats"] == 5 and d.nums["duration_ms"] == 2000
+        # the same run observed again in the next windows: nothing new
+        assert rules.observe([Observation(end_sample=s(12), ongoing=False, **run)], s(20)) == []
+
+    def test_sustained_vt_is_raised_while_it_goes_on_and_never_also_as_nsvt(self):
+        rules = _rules(sustained_vt_s=30)
+        out = []
+        for t in range(11, 50):
+            out += rules.observe([Observation("VT", s(10), s(t), ongoing=True)], s(t))
+        out += rules.observe([Observation("VT", s(10), s(50), ongoing=False)], s(55))
+        assert _types(out) == [AlertType.SUSTAINED_VT]
+        assert out[0].severity is Severity.CRITICAL
+        assert out[0].end_ms - out[0].start_ms == 30_000  # raised when it reached 30 s
+
+    def test_an_unobserved_episode_closes_at_the_horizon(self):
+        rules = _rules()
+        rules.observe([Observation("VT", s(10), s(12), ongoing=True)], s(12))
+        assert _types(rules.observe([], s(14))) == [AlertType.NSVT]
+
+
+class TestAtrialFibrillation:
+    def test_onset_after_af_min_then_offset_with_burden(self):
+        rules = _rules(af_min_s=30)
+        assert rules.observe([Observation("AFIB", s(100), s(120), ongoing=True)], s(120)) == []
+        onset = rules.observe([Observation("AFIB", s(100), s(131), ongoing=True)], s(131))
+        assert _types(onset) == [AlertType.AF_ONSET]
+        rules.monitored_s, rules.af_s = 400.0, 100.0
+        offset = rules.observe([Observation("AFIB", s(100), s(200), ongoing=False)], s(210))
+        assert _types(offset) == [AlertType.AF_OFFSET]
+        assert offset[0].severity is Severity.INFO
+        assert offset[0].nums["af_burden_pct"] == 25.0
+        assert offset[0].nums["duration_ms"] == 100_000
+
+    def test_a_window_clipped_start_is_the_same_episode(self):
+        rules = _rules()
+        out = rules.observe([Observation("AFIB", s(100), s(140), ongoing=True)], s(140))
+        # the sliding window now starts inside the episode
+        out += rules.observe([Observation("AFIB", s(120), s(160), ongoing=True)], s(160))
+        assert _types(out) == [AlertType.AF_ONSET]
+
+
+class TestPausesAndRates:
+    @pytest.mark.parametrize(("pause_ms", "severity"), [(2100, Severity.WARNING),
+                                                        (3500, Severity.CRITICAL)])
+    def test_pause_severity(self, pause_ms, severity):
+        rules = _rules(pause_s=2.0, pause_critical_s=3.0)
+        obs = Observation("PAUSE", s(10), s(10) + pause_ms // 10, False, {"pause_ms": pause_ms})
+        drafts = rules.observe([obs], s(20))
+        assert [(d.type, d.severity) for d in drafts] == [(AlertType.PAUSE, severity)]
+
+    def test_bradycardia_is_debounced(self):
+        rules = _rules(rate_debounce_s=30)
+        short = rules.observe([Observation("SBR", s(0), s(20), ongoing=False)], s(30))
+        assert short == []
+        long = rules.observe([Observation("SBR", s(100), s(131), ongoing=True)], s(131))
+        assert _types(long) == [AlertType.BRADYCARDIA]
+
+
+class TestRateLimit:
+    def test_held_back_alerts_are_counted_in_the_next_one(self):
+        rules = _rules(rate_limit_s=300)
+        out = []
+        for i in range(5):  # five pauses a minute apart
+            t = 60 * i
+            out += rules.observe([Observation("PAUSE", s(t), s(t + 2.5), False,
+                                              {"pause_ms": 2500})], s(t + 5))
+        out += rules.observe([Observation("PAUSE", s(400), s(402.5), False, {"pause_ms": 2500})],
+                             s(405))
+        assert _types(out) == [AlertType.PAUSE, AlertType.PAUSE]
+        assert "suppressed" not in out[0].nums
+        assert out[1].nums["suppressed"] == 4
+        assert rules.suppressed == {}
+
+    def test_critical_alerts_have_their_own_shorter_limit(self):
+        rules = _rules(rate_limit_s=300, critical_rate_limit_s=60)
+        out = []
+        for t in (0, 30, 90):
+            out += rules.observe([Observation("PAUSE", s(t), s(t + 4), False, {"pause_ms": 4000})],
+                                 s(t + 5))
+        assert [d.start_ms - T0 for d in out] == [0, 90_000]
+
+    def test_af_offset_is_never_held_back(self):
+        rules = _rules(rate_limit_s=10_000)
+        out = rules.observe([Observation("AFIB", s(0), s(40), ongoing=True)], s(40))
+        out += rules.observe([Observation("AFIB", s(0), s(50), ongoing=False)], s(60))
+        assert _types(out) == [AlertType.AF_ONSET, AlertType.AF_OFFSET]
+
+
+def test_unknown_kind_is_an_error():
+    with pytest.raises(ValueError, match="unknown observation kind 'XYZ'"):
+        _rules().observe([Observation("XYZ", 0, 1, False)], 1)
