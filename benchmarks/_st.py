@@ -32,6 +32,8 @@ QT: on each qtdb record with q1c annotations, the stretch from 10 s before
 the first to 10 s after the last annotation, R peaks from ``dsp.detect_qrs``,
 ``dsp.measure_qt``; error = QT found - QT annotated (q1c T end - QRS onset),
 ms, on every q1c beat with both points matched to a detected R within 100 ms.
+On the same beats, the J point and QRS onset of ``dsp.measure_st`` against the
+q1c QRS offset and onset.
 """
 
 from __future__ import annotations
@@ -145,6 +147,7 @@ class StBenchResult:
     qt_errors_ms: list[float] = field(default_factory=list)
     qt_records: int = 0
     qt_unmatched: int = 0
+    st_point_errors_ms: dict[str, list[float]] = field(default_factory=dict)  # q1c point -> errors
 
 
 BW_SNR_DB = (None, 6.0, 12.0)
@@ -263,11 +266,17 @@ def run_qt(qtdb: Path, res: StBenchResult, progress: Callable[[str], None]) -> N
         if r.size < 3:
             continue
         qt = dsp.measure_qt(x, fs, r)
+        st = dsp.measure_st(x, fs, r)
         for beat in reference_beats(ann.sample - start, list(ann.symbol)):
+            k = int(np.argmin(np.abs(r - beat["r"])))
+            matched = abs(r[k] - beat["r"]) <= MATCH_S * fs
+            # the J point and QRS onset measure_st uses, against q1c
+            for key, got in (("qrs_offset", st.j_sample), ("qrs_onset", st.qrs_onset_sample)):
+                if matched and beat[key] >= 0 and got[k] >= 0:
+                    res.st_point_errors_ms.setdefault(key, []).append(float((got[k] - beat[key]) / fs * 1000))
             if beat["qrs_onset"] < 0 or beat["t_end"] < 0:
                 continue
-            k = int(np.argmin(np.abs(r - beat["r"])))
-            if abs(r[k] - beat["r"]) > MATCH_S * fs:
+            if not matched:
                 res.qt_unmatched += 1
                 continue
             truth = (beat["t_end"] - beat["qrs_onset"]) / fs * 1000
@@ -345,6 +354,10 @@ def summary(res: StBenchResult) -> dict:
         "qt_unmatched": res.qt_unmatched,
         "qt_error_mean_ms": round(float(qt_ok.mean()), 1) if qt_ok.size else None,
         "qt_error_sd_ms": round(float(qt_ok.std(ddof=1)), 1) if qt_ok.size > 1 else None,
+        "measure_st_points_vs_q1c_ms": {
+            key: {"n": len(v), "mean_ms": round(float(np.mean(v)), 1), "sd_ms": round(float(np.std(v, ddof=1)), 1)}
+            for key, v in res.st_point_errors_ms.items() if len(v) > 1
+        },
     }
 
 
@@ -366,6 +379,7 @@ def st_text(res: StBenchResult) -> str:
                      f"({v['per_hour_on_quiet_records']} per hour)")
     lines.append(f"  QT vs q1c: {s['qt_beats']} beats on {s['qt_records']} records, mean {s['qt_error_mean_ms']} ms, "
                  f"SD {s['qt_error_sd_ms']} ms, not found {s['qt_not_found']}")
+    lines.append(f"  measure_st J point / QRS onset vs q1c: {s['measure_st_points_vs_q1c_ms']}")
     return "\n".join(lines)
 
 
@@ -415,6 +429,11 @@ def st_markdown(res: StBenchResult, machine: dict, command: str) -> str:
         "",
         f"Error (found - annotated): mean {s['qt_error_mean_ms']} ms, SD {s['qt_error_sd_ms']} ms; "
         f"{s['qt_not_found']} beats without a QT; {s['qt_unmatched']} annotated beats with no detected R.",
+        "",
+        "The J point (q1c QRS offset) and QRS onset that `measure_st` uses, on the same beats "
+        "(found - annotated): "
+        + "; ".join(f"{k}: {v['mean_ms']:+.1f} +- {v['sd_ms']:.1f} ms ({v['n']} beats)"
+                    for k, v in s["measure_st_points_vs_q1c_ms"].items()) + ".",
         "",
     ])
 
