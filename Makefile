@@ -44,7 +44,7 @@ $(STAMP): pyproject.toml | $(VPY)
 	$(VPY) -m pip install --quiet $(PIP_FLAGS) -e '.[dev]'
 	@touch $@
 
-demo: $(STAMP) ## analyse the bundled sample record and print a beat / heart-rate summary
+demo: $(STAMP) ## the whole loop on a bundled record: device -> gateway -> MQTT -> aggregator -> dashboard
 	$(VENV)/bin/holter demo
 
 # The dashboard browser test (tests/cloud/test_dashboard_browser.py) drives Debian's
@@ -109,7 +109,7 @@ data: $(STAMP) ## download the PhysioNet databases into $HOLTER_PHYSIONET_DIR (n
 	@echo "Done. Tests and benchmarks find the data through HOLTER_PHYSIONET_DIR=$(PHYSIONET_DIR)"
 
 clean: ## remove caches and build files (keeps .venv)
-	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .hypothesis holter-demo
 	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.nbi' -o -name '*.nbc' \) -print \
 	  | xargs rm -rf
 

@@ -187,7 +187,7 @@ def rhythm_scores(db: Path, labelled: dict[str, LabelledRecord]) -> dict:
     gross_af = sum(af.values(), EpisodeCounts())
     gross_runs = {k: sum((runs[r][k] for r in runs), RunCounts()) for k in RUN_KINDS}
     events = {}
-    for r, rec in labelled.items():
+    for rec in labelled.values():
         for e in rec.rhythm.episodes:
             events[e.kind] = events.get(e.kind, 0) + 1
     return {"af": af, "af_gross": gross_af, "runs": runs, "runs_gross": gross_runs,

@@ -1,12 +1,24 @@
-"""Analyse the bundled sample ECG and print a beat and heart-rate summary.
+"""Run the whole loop on a bundled record: device -> gateway -> MQTT -> aggregator -> dashboard.
 
-The record (MIT-BIH Arrhythmia Database record 119, bundled in data/sample/) is
-replayed as a live device would send it, one second at a time, through the same
-streaming detector 'holter detect' uses. The summary compares the beats found
-with the cardiologists' reference annotations (.atr) when the record has them.
+1. The record (default: MIT-BIH Arrhythmia Database record 203, bundled in
+   data/sample/: atrial fibrillation, ventricular runs, pauses) is streamed
+   through the beat detector, and a beat and heart-rate summary is printed,
+   compared with the cardiologists' reference annotations (.atr).
+2. The loop: a broker starts (a private Mosquitto if installed, else the
+   embedded Python broker amqtt; --broker uses yours), the gateway listens for
+   devices, a simulated device replays the record (--speed, default as fast as
+   the gateway takes it), every alert is printed as it arrives, the aggregator
+   ('holter cloud worker') stores them in SQLite (--data-dir), and the
+   dashboard ('holter cloud serve') starts: its URL and a one-time login are
+   printed; --serve S keeps it up for S seconds.
 
-The full demo loop of later versions (simulated device -> gateway -> MQTT
-broker -> aggregator) will add its options here once those parts exist.
+Exits 0 once the replay has ended, the gateway's outbox is empty and the
+aggregator has stored every alert. --no-loop prints the beat summary only.
+
+examples:
+  holter demo
+  holter demo --speed 20 --serve 600
+  holter demo --record mitdb/207 --broker mqtt://127.0.0.1:1883
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ from firmware_bridge import iter_record_chunks, open_record
 __all__ = ["SAMPLE_RECORD", "configure", "heart_rate_summary", "run"]
 
 #: The bundled sample (a source checkout or an editable install finds it here).
-SAMPLE_RECORD = Path(__file__).resolve().parents[1] / "data" / "sample" / "119"
+SAMPLE_RECORD = Path(__file__).resolve().parents[1] / "data" / "sample" / "203"
 #: Beats per running mean for the minimum and maximum heart rate.
 RUNNING_BEATS = 10
 #: Seconds fed to the detector at a time (a live device's block).
@@ -43,8 +55,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="PATH",
         help="WFDB record path without extension, EDF/EDF+ or ISHNE file (default: the "
-        "bundled sample, MIT-BIH record 119)",
+        "bundled sample, MIT-BIH record 203)",
     )
+    parser.add_argument("--speed", type=float, default=0.0, metavar="X",
+                        help="replay at X times real time (default 0: as fast as the gateway takes it)")
+    parser.add_argument("--broker", metavar="mqtt://HOST:PORT",
+                        help="use this broker instead of starting one")
+    parser.add_argument("--data-dir", type=Path, default=Path("holter-demo"), metavar="DIR",
+                        help="where the outbox, broker files and the cloud store go (default ./holter-demo)")
+    parser.add_argument("--serve", type=float, default=0.0, metavar="S",
+                        help="keep the dashboard up for S seconds at the end (default 0)")
+    parser.add_argument("--no-loop", action="store_true",
+                        help="print the beat summary only (no broker, gateway or aggregator)")
 
 
 def _usable_rr(beats: RecordBeats) -> tuple[np.ndarray, np.ndarray]:
@@ -170,4 +192,42 @@ def run(args: argparse.Namespace) -> int:
     ]
     print("\n".join(lines))
     sys.stdout.flush()
+    if args.no_loop:
+        return 0
+    if args.speed < 0:
+        raise ValueError(f"--speed must be >= 0, got {args.speed}")
+    if args.broker is not None and not args.broker.startswith("mqtt://"):
+        raise ValueError(f"--broker must be mqtt://HOST:PORT, got {args.broker!r}")
+    return _loop(args, record_path)
+
+
+def _loop(args: argparse.Namespace, record_path: Path) -> int:
+    from edge._demo_loop import run_loop
+
+    print("\nThe loop: simulated device -> gateway -> MQTT -> aggregator -> dashboard", flush=True)
+    result = run_loop(record_path, args.speed, args.broker, args.data_dir.resolve(),
+                      serve_s=args.serve, echo=lambda line: print(line, flush=True))
+    unique = {a.id: a for a in result.alerts_received}
+    by_type: dict[str, int] = {}
+    for alert in unique.values():
+        by_type[alert.type.value] = by_type.get(alert.type.value, 0) + 1
+    lines = [
+        "",
+        f"  broker        {result.broker}",
+        f"  gateway       {result.alerts_sent} alerts (each with a 10 s ECG strip) and "
+        f"{result.summaries_sent} summaries sent; outbox empty",
+        f"  received      {len(unique)} alerts: "
+        + (", ".join(f"{n} {t}" for t, n in sorted(by_type.items())) or "none"),
+    ]
+    if result.stored is None:
+        lines.append("  aggregator    skipped (the embedded broker has no MQTT 5 shared subscriptions)")
+    else:
+        lines.append(f"  aggregator    {result.stored} alerts stored in {args.data_dir / 'cloud.sqlite3'}")
+    if result.dashboard:
+        lines.append(f"  dashboard     {result.dashboard} (user {result.login[0]}, password "
+                     f"{result.login[1]}; up while the demo runs: --serve S keeps it)")
+        lines.append(f"                later: HOLTER_CLOUD_SESSION_KEY=<64 hex> holter cloud serve "
+                     f"--db sqlite:///{(args.data_dir / 'cloud.sqlite3').resolve()}")
+    lines.append(f"  loop took     {result.seconds:.1f} s")
+    print("\n".join(lines), flush=True)
     return 0

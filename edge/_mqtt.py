@@ -44,6 +44,11 @@ log = logging.getLogger(__name__)
 _ID_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
+#: An "auto" publisher whose MQTT 5 CONNECT gets no CONNACK this long tries MQTT 3.1.1
+#: (amqtt, the embedded demo broker, sits on an MQTT 5 CONNECT before refusing it).
+CONNACK_WAIT_S = 3.0
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -162,6 +167,7 @@ class Publisher:
         self._got_connack = False
         self._fall_back = False
         self._refusals_v5 = 0  # links closed before any CONNACK (a broker that drops MQTT 5)
+        self._connect_started = time.monotonic()
         self._client = self._make_client()
 
     # -- any thread -------------------------------------------------------
@@ -325,6 +331,7 @@ class Publisher:
         self._client = self._make_client()
 
     def _connect(self) -> bool:
+        self._connect_started = time.monotonic()
         self._got_connack = False
         self._fall_back = False
         try:
@@ -368,8 +375,10 @@ class Publisher:
                     backoff_s = min(backoff_s * 2, self.config.backoff_max_s)
                     continue
             rc = self._client.loop(timeout=0.05)
-            if self._fall_back or (rc != mqtt.MQTT_ERR_SUCCESS and not self._got_connack
-                                   and self._may_fall_back() and self._refusals_v5 >= 2):
+            no_answer = (not self._got_connack
+                         and time.monotonic() - self._connect_started > CONNACK_WAIT_S)
+            if self._fall_back or (self._may_fall_back() and not self._got_connack and (
+                    no_answer or (rc != mqtt.MQTT_ERR_SUCCESS and self._refusals_v5 >= 2))):
                 self._switch_to_v311()
                 socket_open = False
                 continue

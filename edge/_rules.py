@@ -15,7 +15,8 @@ alert                     raised when                                  severity
 ``sustained_vt``          a ventricular run reaches ``sustained_vt_s``  critical
                           (raised while it goes on)
 ``af_onset``              an AF episode has lasted ``af_min_s``        warning
-``af_offset``             that episode has ended (duration, burden)    info
+``af_offset``             that episode has ended (duration, burden);   info
+                          only after its onset alert was sent
 ``pause``                 an RR interval >= ``pause_s``                warning;
                                                                        critical
                                                                        from
@@ -101,7 +102,8 @@ class _Episode:
     end: int
     ongoing: bool
     nums: dict[str, int | float]
-    sent: set[AlertType] = field(default_factory=set)
+    sent: set[AlertType] = field(default_factory=set)  # decided (delivered or held back)
+    delivered: set[AlertType] = field(default_factory=set)
 
 
 class AlertRules:
@@ -187,7 +189,7 @@ class AlertRules:
         elif ep.kind == "AFIB":
             if dur >= t.af_min_s:
                 wanted.append((AlertType.AF_ONSET, Severity.WARNING))
-                if not ep.ongoing and AlertType.AF_ONSET in ep.sent:
+                if not ep.ongoing and AlertType.AF_ONSET in ep.delivered:
                     wanted.append((AlertType.AF_OFFSET, Severity.INFO))
         elif ep.kind == "PAUSE":
             pause_s = float(ep.nums.get("pause_ms", dur * 1000.0)) / 1000.0
@@ -220,6 +222,7 @@ class AlertRules:
             ep.sent.add(alert_type)
             draft = self._draft(ep, alert_type, severity)
             if draft is not None:
+                ep.delivered.add(alert_type)
                 out.append(draft)
         return out
 

@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from dsp._beat_features import WINDOW_LEN
 from models._beat_data import DS1, DS1_FOLDS, load_record_beats
 from models._inputs import MODEL_CLASSES, N_SCALARS, SCALAR_NAMES
-from dsp._beat_features import WINDOW_LEN
 
 SEED = 20040701  # de Chazal et al., IEEE TBME 51(7), July 2004
 #: epochs averaged when choosing the number of epochs (odd)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +18,8 @@ from holter._cli import main
 
 
 class TestDemo:
-    def test_prints_beats_and_heart_rate(self, capsys):
-        assert main(["demo"]) == 0
+    def test_prints_beats_and_heart_rate(self, sample_record, capsys):
+        assert main(["demo", "--no-loop", "--record", str(sample_record)]) == 0
         out = capsys.readouterr().out
         beats = int(re.search(r"beats\s+([\d,]+) detected", out).group(1).replace(",", ""))
         assert abs(beats - 1987) <= 20
@@ -33,7 +35,7 @@ class TestDemo:
             "mine", fs=360, units=["mV", "mV"], sig_name=list(rec.sig_name), p_signal=rec.p_signal,
             fmt=["16", "16"], adc_gain=[200.0, 200.0], baseline=[0, 0], write_dir=str(tmp_path),
         )
-        assert main(["demo", "--record", str(tmp_path / "mine")]) == 0
+        assert main(["demo", "--no-loop", "--record", str(tmp_path / "mine")]) == 0
         out = capsys.readouterr().out
         assert "reference" not in out
         assert re.search(r"heart rate\s+mean \d+ bpm", out)
@@ -43,6 +45,28 @@ class TestDemo:
         assert main(["demo", "--record", str(path)]) == 2
         err = capsys.readouterr().err.splitlines()
         assert len(err) == 1 and re.search(reason, err[0])
+
+
+class TestLoop:
+    def test_the_whole_loop_delivers_stores_and_serves_the_alerts(self, tmp_path):
+        """Default record (203), private Mosquitto, gateway, device, worker, dashboard."""
+        out = subprocess.run([sys.executable, "-m", "holter", "demo", "--data-dir",
+                              str(tmp_path)], capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        text = out.stdout
+        assert "2,980 beats in the cardiologists' annotations" in text
+        printed = re.findall(r"alert #\s*\d+ .* (af_onset|af_offset|nsvt|pause|sustained_vt) ", text)
+        sent = int(re.search(r"gateway\s+(\d+) alerts", text).group(1))
+        received = int(re.search(r"received\s+(\d+) alerts", text).group(1))
+        stored = int(re.search(r"aggregator\s+(\d+) alerts stored", text).group(1))
+        assert sent == received == stored == len(printed) > 0
+        assert {"af_onset", "nsvt", "pause"} <= set(printed)
+        assert re.search(r"dashboard\s+http://127\.0\.0\.1:\d+/ \(user demo-", text)
+
+    def test_bad_broker_url_is_one_line_exit_2(self, sample_record, capsys):
+        assert main(["demo", "--record", str(sample_record), "--broker", "http://x"]) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 1 and "--broker must be mqtt://HOST:PORT" in err[0]
 
 
 def _beats(r_peaks, unusable=(), fs_hz=100.0, n_samples=100_000) -> RecordBeats:

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import dsp
-from dsp import _beat_features as F
-from dsp import _beat_kernels as K
-
 from naive_beats import (
     nn_rr_features,
     resample_windows,
@@ -16,6 +11,10 @@ from naive_beats import (
     template_features,
 )
 from synth import synth_ecg
+
+import dsp
+from dsp import _beat_features as F
+from dsp import _beat_kernels as K
 
 N_WIN = 12
 N_PRE = 4

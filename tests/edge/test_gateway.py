@@ -169,10 +169,10 @@ class TestLiveDevice:
         assert health["counts"]["connections"] == 1
 
 
-def _gateway_process(config: Path, *extra: str) -> subprocess.Popen:
+def _gateway_process(config: Path, *extra: str, capture: bool = True) -> subprocess.Popen:
+    out = subprocess.PIPE if capture else subprocess.DEVNULL
     return subprocess.Popen([sys.executable, "-m", "holter", "gateway", "--config", str(config),
-                             *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, cwd=REPO)
+                             *extra], stdout=out, stderr=subprocess.STDOUT, text=True, cwd=REPO)
 
 
 @pytest.mark.slow
@@ -210,7 +210,7 @@ class TestChaos:
         config = _config(tmp_path, broker_port, site, extra="replay_speed = 90\n")
         hea = _drop_record(tmp_path / "in", "p203")
         start_ms = int(hea.stat().st_mtime * 1000)
-        proc = _gateway_process(config)
+        proc = _gateway_process(config, capture=False)
         try:
             _wait(lambda: len(sub.alerts()) >= 2, 90, "the first alerts")
             proc.send_signal(signal.SIGKILL)

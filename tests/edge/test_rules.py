@@ -125,3 +125,13 @@ class TestRateLimit:
 def test_unknown_kind_is_an_error():
     with pytest.raises(ValueError, match="unknown observation kind 'XYZ'"):
         _rules().observe([Observation("XYZ", 0, 1, False)], 1)
+
+
+def test_no_af_offset_for_an_episode_whose_onset_was_held_back():
+    rules = _rules(rate_limit_s=300)
+    out = rules.observe([Observation("AFIB", s(0), s(40), ongoing=True)], s(40))
+    out += rules.observe([Observation("AFIB", s(0), s(50), ongoing=False)], s(60))
+    out += rules.observe([Observation("AFIB", s(100), s(140), ongoing=True)], s(140))
+    out += rules.observe([Observation("AFIB", s(100), s(150), ongoing=False)], s(160))
+    assert _types(out) == [AlertType.AF_ONSET, AlertType.AF_OFFSET]
+    assert rules.suppressed == {AlertType.AF_ONSET: 1}
