@@ -191,6 +191,7 @@ class Gateway:
         self._servers: list[socket.socket] = []
         self._http: ThreadingHTTPServer | None = None
         self._busy_files: set[Path] = set()
+        self._open_connections = 0  # device links still being read
         self._sizes: dict[Path, tuple[int, float]] = {}
         self.counts = {"alerts": 0, "strips": 0, "summaries": 0, "files": 0, "rejected_files": 0,
                        "connections": 0, "outbox_full": 0}
@@ -249,10 +250,11 @@ class Gateway:
         self._threads.append(thread)
 
     def idle(self) -> bool:
-        """No file waiting or in work, every queue empty."""
+        """No device link open, no file waiting or in work, every queue empty."""
         with self._lock:
             workers = list(self._workers.values())
-        if any(w.queue.unfinished_tasks for w in workers) or self._busy_files:
+        if (any(w.queue.unfinished_tasks for w in workers) or self._busy_files
+                or self._open_connections):
             return False
         watch = self.config.watch_dir
         return watch is None or not any(self._candidates(watch))
@@ -310,6 +312,8 @@ class Gateway:
             except OSError:
                 return
             self.counts["connections"] += 1
+            with self._lock:
+                self._open_connections += 1
             self._spawn(self._connection, conn, peer, name=f"holter-conn-{peer[1]}")
 
     def _connection(self, conn: socket.socket, peer: tuple) -> None:
@@ -338,6 +342,8 @@ class Gateway:
                 conn.close()
             if worker is not None and assembler is not None and assembler.ended:
                 worker.put(("end", None))
+            with self._lock:
+                self._open_connections -= 1
 
     def _device_item(self, item, assembler, worker, peer):
         if assembler is None:
