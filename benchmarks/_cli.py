@@ -28,6 +28,8 @@
                        HTTP on 1,000,000 alerts in PostgreSQL
   holter bench analyze the whole 24-h analysis + report (all 48 MIT-BIH records
                        joined) on one core: seconds and peak RSS
+  holter bench gateway the edge gateway: CPU per patient (16 live devices, gateway
+                       on one core), alert latency to the subscriber, 24-h RSS
 
 Results are written with --write to benchmarks/results/ (markdown + JSON, with
 the machine described).
@@ -177,6 +179,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
     )
     analyze.add_argument("--write", action="store_true", help="write analyze.md and .json")
+    gw = sub.add_parser(
+        "gateway", help="edge gateway: CPU per patient (16 devices, one core), alert latency, 24-h RSS"
+    )
+    gw.add_argument("--db", type=Path, help="MIT-BIH folder (default: mitdb, else the bundled records)")
+    gw.add_argument("--patients", type=int, default=16, help="simulated devices (default 16)")
+    gw.add_argument("--speed", type=float, default=10.0, help="CPU run speed (default 10x)")
+    gw.add_argument("--signal-s", type=float, default=900.0, help="CPU run seconds per device (default 900)")
+    gw.add_argument(
+        "--latency-speed", type=float, default=1.0, help="latency run speed (default 1x, real time)"
+    )
+    gw.add_argument(
+        "--latency-s", type=float, default=360.0, help="latency run seconds per device (default 360)"
+    )
+    gw.add_argument("--hours", type=int, default=24, help="RSS run hours (default 24)")
+    gw.add_argument("--out", type=Path, help="results folder for --write (default: benchmarks/results)")
+    gw.add_argument("--write", action="store_true", help="write gateway.md and .json")
 
 
 def _progress(message: str) -> None:
@@ -396,6 +414,22 @@ def _run_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_gateway(args: argparse.Namespace) -> int:
+    from benchmarks import _gateway as gb
+
+    db = args.db if args.db is not None else physionet_dir("mitdb")
+    result = gb.run_gateway_bench(
+        db, patients=args.patients, cpu_speed=args.speed, cpu_signal_s=args.signal_s,
+        latency_speed=args.latency_speed, latency_signal_s=args.latency_s, hours=args.hours,
+        progress=_progress,
+    )  # fmt: skip
+    print(gb.gateway_text(result))
+    if args.write:
+        _write(args, "gateway", lambda m: gb.gateway_markdown(result, m, _command()),
+               lambda m: gb.gateway_json(result, m))  # fmt: skip
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the chosen benchmark; returns the exit status."""
     if args.bench == "st":
@@ -418,4 +452,6 @@ def run(args: argparse.Namespace) -> int:
         return _run_dashboard(args)
     if args.bench == "analyze":
         return _run_analyze(args)
+    if args.bench == "gateway":
+        return _run_gateway(args)
     return _run_memory(args)
