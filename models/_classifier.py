@@ -8,6 +8,7 @@ is not needed at run time.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,8 @@ class TfliteBeatModel:
         self._scal_index = by_rank[1]["index"]
         self._out_index = interp.get_output_details()[0]["index"]
         self._batch = 0
+        # a TFLite interpreter is not thread-safe; the gateway's patient threads share one
+        self._lock = threading.Lock()
 
     def _resize(self, n: int, morph_shape, scal_shape) -> None:
         if n != self._batch:
@@ -70,9 +73,15 @@ class TfliteBeatModel:
             self._batch = n
 
     def predict_proba(self, morph: np.ndarray, scalars: np.ndarray) -> np.ndarray:
-        """Class probabilities, shape (n, len(MODEL_CLASSES)), float32."""
+        """Class probabilities, shape (n, len(MODEL_CLASSES)), float32 (thread-safe)."""
         n = morph.shape[0]
         out = np.zeros((n, len(MODEL_CLASSES)), np.float32)
+        with self._lock:
+            self._predict_into(morph, scalars, out)
+        return out
+
+    def _predict_into(self, morph: np.ndarray, scalars: np.ndarray, out: np.ndarray) -> None:
+        n = morph.shape[0]
         for start in range(0, n, BATCH):
             m = np.ascontiguousarray(morph[start : start + BATCH], np.float32)
             s = np.ascontiguousarray(scalars[start : start + BATCH], np.float32)
@@ -81,7 +90,6 @@ class TfliteBeatModel:
             self._interp.set_tensor(self._scal_index, s)
             self._interp.invoke()
             out[start : start + m.shape[0]] = self._interp.get_tensor(self._out_index)
-        return out
 
 
 @dataclass(frozen=True, eq=False)
