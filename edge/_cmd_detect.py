@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from edge._annotations import write_hol
+from edge._exceptions import one_line
 from edge._labels import BeatLabeller
 from edge._progress import Progress
 from edge._stream import detect_record
@@ -73,10 +74,6 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 def _record_name(record: str) -> str:
     """The output name: a WFDB record's name, or a file's name without its extension."""
     path = Path(record)
@@ -116,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
             )
         except (ValueError, OSError) as exc:
             progress.clear()
-            print(f"holter detect: error: {_one_line(exc)}", file=sys.stderr, flush=True)
+            print(f"holter detect: error: {one_line(exc)}", file=sys.stderr, flush=True)
             status = EXIT_BAD_INPUT
             continue
         written[name] = record

@@ -67,3 +67,8 @@ class PublisherClosedError(PublisherError):
 
 class ConfigError(EdgeError, ValueError):
     """The gateway configuration file is malformed or inconsistent (names file and key)."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line of text (whitespace folded; its type when it has no message)."""
+    return " ".join(str(exc).split()) or type(exc).__name__

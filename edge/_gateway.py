@@ -47,13 +47,12 @@ from pathlib import Path
 import numpy as np
 
 from edge._config import GatewayConfig
-from edge._exceptions import OutboxError
+from edge._exceptions import OutboxError, one_line
 from edge._mqtt import Publisher
 from edge._outbox import MessageKind, Outbox
 from edge._payload import Alert, alert_id, encode_alert
 from edge._payload_evidence import Strip, Summary, encode_strip, encode_summary
 from edge._pipeline import STRIP_UNITS_PER_MV, PatientPipeline, PipelineAlert, PipelineSummary
-from edge._rules import Observation
 from firmware_bridge import (
     FrameParser,
     Gap,
@@ -71,10 +70,6 @@ _PATIENT_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 #: File name endings the watcher takes (a WFDB record is found by its .hea).
 WATCH_SUFFIXES = (".hea", ".edf", ".bdf", ".ecg", ".ishne")
 _END = object()
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 class _Worker:
@@ -110,7 +105,7 @@ class _Worker:
                     return
                 self._handle(item)
             except Exception as exc:  # noqa: BLE001 - keep the patient's thread alive, say why
-                self.error = _one_line(exc)
+                self.error = one_line(exc)
                 log.exception("patient %s: %s", self.patient, self.error)
             finally:
                 self.queue.task_done()
@@ -134,12 +129,8 @@ class _Worker:
         elif what == "gap":
             self.pipeline.note_gap(item[1], item[2])
         elif what == "silent":
-            p = self.pipeline
-            if p is not None and not p.finished:
-                obs = Observation("SILENT", p.n_samples, p.n_samples, ongoing=False,
-                                  nums={"silent_s": round(item[1], 1)})
-                drafts = p.rules.observe([obs], p.n_samples)
-                self._emit([p.with_strip(d) for d in drafts])
+            if self.pipeline is not None and not self.pipeline.finished:
+                self._emit(self.pipeline.note_silence(item[1]))
         elif what == "end":
             done: Callable[[str | None], None] | None = item[1]
             error = None
@@ -147,7 +138,7 @@ class _Worker:
                 if self.pipeline is not None and not self.pipeline.finished:
                     self._emit(self.pipeline.finish())
             except Exception as exc:
-                error = _one_line(exc)
+                error = one_line(exc)
                 raise
             finally:
                 if done is not None:
@@ -162,7 +153,7 @@ class _Worker:
                     self.gateway.send_summary(self.patient, out)
             except OutboxError as exc:
                 # not accepted (disk full): the source is kept for a second analysis
-                self.lost = self.error = f"alert not accepted: {_one_line(exc)}"
+                self.lost = self.error = f"alert not accepted: {one_line(exc)}"
                 log.error("patient %s: %s", self.patient, self.error)
 
     def health(self) -> dict[str, object]:
@@ -430,7 +421,7 @@ class Gateway:
         try:
             record = open_record(record_path)
         except (OSError, ValueError) as exc:
-            self._reject(path, _one_line(exc))
+            self._reject(path, one_line(exc))
             return
         self._busy_files.add(path)
         self.counts["files"] += 1
@@ -459,7 +450,7 @@ class Gateway:
                             time.sleep(delay)
                     worker.put(("samples", block))
         except (OSError, ValueError) as exc:
-            log.error("file %s: %s (analysed up to the damage)", path.name, _one_line(exc))
+            log.error("file %s: %s (analysed up to the damage)", path.name, one_line(exc))
 
         def done(error: str | None) -> None:
             if error is None:

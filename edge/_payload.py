@@ -190,6 +190,14 @@ def _dumps(obj: dict[str, object]) -> bytes:
     return cbor2.dumps(obj, canonical=True)
 
 
+def _dumps_within(obj: dict[str, object], max_bytes: int, what: str) -> bytes:
+    """Canonical CBOR of `obj`; :class:`PayloadTooLargeError` when over `max_bytes`."""
+    data = _dumps(obj)
+    if len(data) > max_bytes:
+        raise PayloadTooLargeError(f"{what} encodes to {len(data)} bytes; the limit is {max_bytes}")
+    return data
+
+
 def _loads(data: bytes, max_bytes: int, what: str) -> dict[object, object]:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise _fail(f"{what} payload must be bytes, got {type(data).__name__}")
@@ -227,7 +235,7 @@ def encode_alert(alert: Alert) -> bytes:
     PayloadTooLargeError
         If the encoding is longer than 256 bytes (too many or too long numbers).
     """
-    data = _dumps(
+    return _dumps_within(
         {
             "v": SCHEMA_VERSION,
             "id": alert.id,
@@ -238,13 +246,10 @@ def encode_alert(alert: Alert) -> bytes:
             "start": alert.start_ms,
             "end": alert.end_ms,
             "num": dict(alert.num),
-        }
+        },
+        ALERT_MAX_BYTES,
+        f"alert {alert.id}",
     )
-    if len(data) > ALERT_MAX_BYTES:
-        raise PayloadTooLargeError(
-            f"alert {alert.id} encodes to {len(data)} bytes; the limit is {ALERT_MAX_BYTES}"
-        )
-    return data
 
 
 def decode_alert(data: bytes) -> Alert:

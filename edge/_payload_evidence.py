@@ -55,7 +55,6 @@ from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from edge._exceptions import PayloadTooLargeError
 from edge._payload import (
     _ID_RE,
     _MAX_MS,
@@ -66,7 +65,7 @@ from edge._payload import (
     _check_keys,
     _check_nums,
     _check_text,
-    _dumps,
+    _dumps_within,
     _fail,
     _loads,
 )
@@ -196,7 +195,7 @@ def encode_strip(strip: Strip) -> bytes:
     raw = _delta(strip.samples, len(strip.leads))
     if sys.byteorder != "little":  # pragma: no cover - big-endian hosts
         raw.byteswap()
-    data = _dumps(
+    return _dumps_within(
         {
             "v": SCHEMA_VERSION,
             "alert": strip.alert_id,
@@ -208,14 +207,10 @@ def encode_strip(strip: Strip) -> bytes:
             "n": strip.n_samples,
             "ecg": zlib.compress(raw.tobytes(), 6),
             "beats": [list(b) for b in strip.beats],
-        }
+        },
+        STRIP_MAX_BYTES,
+        f"strip of alert {strip.alert_id}",
     )
-    if len(data) > STRIP_MAX_BYTES:
-        raise PayloadTooLargeError(
-            f"strip of alert {strip.alert_id} encodes to {len(data)} bytes; "
-            f"the limit is {STRIP_MAX_BYTES}"
-        )
-    return data
 
 
 def decode_strip(data: bytes) -> Strip:
@@ -281,7 +276,7 @@ class Summary:
 
 def encode_summary(summary: Summary) -> bytes:
     """The summary as canonical CBOR, at most :data:`SUMMARY_MAX_BYTES` bytes."""
-    data = _dumps(
+    return _dumps_within(
         {
             "v": SCHEMA_VERSION,
             "patient": summary.patient,
@@ -290,13 +285,10 @@ def encode_summary(summary: Summary) -> bytes:
             "start": summary.start_ms,
             "end": summary.end_ms,
             "num": dict(summary.num),
-        }
+        },
+        SUMMARY_MAX_BYTES,
+        "summary",
     )
-    if len(data) > SUMMARY_MAX_BYTES:
-        raise PayloadTooLargeError(
-            f"summary encodes to {len(data)} bytes; the limit is {SUMMARY_MAX_BYTES}"
-        )
-    return data
 
 
 def decode_summary(data: bytes) -> Summary:

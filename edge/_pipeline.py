@@ -191,6 +191,12 @@ class PatientPipeline:
         if n_missing > 0:
             self._gaps.append((int(start_sample), int(start_sample + n_missing)))
 
+    def note_silence(self, silent_s: float) -> list[PipelineAlert]:
+        """The device has sent nothing for ``silent_s`` (wall clock); returns the alert, if any."""
+        obs = Observation("SILENT", self.n_samples, self.n_samples, ongoing=False,
+                          nums={"silent_s": round(silent_s, 1)})
+        return [self.with_strip(d) for d in self.rules.observe([obs], self.n_samples)]
+
     def finish(self) -> list[PipelineAlert | PipelineSummary]:
         """The recording ended: last beats, last alerts, the last hourly and the recording summary."""
         if self.finished:

@@ -63,6 +63,9 @@ KINDS = ("VT", "AFIB", "PAUSE", "SBR", "TACH", "ST", "RISK", "LEAD_OFF", "POOR_S
 #: across a gap of up to ``_JOIN_S``.
 _JOIN_S = {"AFIB": 10.0, "SBR": 5.0, "TACH": 5.0, "ST": 10.0, "LEAD_OFF": 2.0,
            "POOR_SIGNAL": 1.0}
+#: Alerts whose numbers carry no ``duration_ms`` (a pause has ``pause_ms``; a risk
+#: rise is an instant).
+_NO_DURATION = frozenset({AlertType.PAUSE, AlertType.RISK_RISE, AlertType.VT})
 #: Tracked episodes that ended this long ago (signal time) are forgotten.
 _FORGET_S = 900.0
 
@@ -237,10 +240,7 @@ class AlertRules:
             return None
         self._last_sent_ms[alert_type] = end_ms
         nums: dict[str, int | float] = {}
-        if alert_type in (AlertType.AF_OFFSET, AlertType.ST_EPISODE, AlertType.LEAD_OFF,
-                          AlertType.BRADYCARDIA, AlertType.TACHYCARDIA, AlertType.NSVT,
-                          AlertType.SUSTAINED_VT, AlertType.AF_ONSET, AlertType.STREAM_GAP,
-                          AlertType.POOR_SIGNAL, AlertType.DEVICE_SILENT):
+        if alert_type not in _NO_DURATION:
             nums["duration_ms"] = end_ms - start_ms
         nums.update({k: v for k, v in ep.nums.items() if k not in nums})
         if alert_type is AlertType.AF_OFFSET and self.monitored_s > 0:
