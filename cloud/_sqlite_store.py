@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -27,6 +28,24 @@ _INSERT_MANY = (
 )
 
 
+def _set_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL, waiting up to ``BUSY_TIMEOUT_S`` for other openers.
+
+    Changing the journal mode needs an exclusive lock, and SQLite answers
+    "database is locked" at once (the busy timeout does not apply) while
+    another connection is doing the same: seen with concurrent migrators.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class SqliteStore(SqlStore):
     """The store in one SQLite file (``sqlite:///path``; ``sqlite:///:memory:`` for tests)."""
 
@@ -38,7 +57,7 @@ class SqliteStore(SqlStore):
                 path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
             if path != ":memory:":
-                self._conn.execute("PRAGMA journal_mode=WAL")
+                _set_wal(self._conn)
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         except sqlite3.Error as exc:
