@@ -33,6 +33,7 @@ __all__ = [
     "default_measures",
     "delineation_measure",
     "signal_measure",
+    "st_measure",
 ]
 
 #: Beats before a window kept as context (more than a 5-s margin holds).
@@ -76,7 +77,14 @@ def _usable_j(j: np.ndarray, r: np.ndarray, fs_hz: float) -> np.ndarray:
     return np.where(ok, j, -1).astype(np.int64)
 
 
+def _st_only(window: np.ndarray, fs_hz: float, r: np.ndarray) -> dict[str, np.ndarray]:
+    levels = dsp.measure_st(window, fs_hz, r)  # measure_st's own J (docs/st_qt.md: closer)
+    return {"st_uv": np.asarray(levels.st_uv, dtype=np.float64).reshape(r.size, -1)}
+
+
 _SAMPLE_KEYS = ("qrs_onset", "qrs_offset", "t_peak", "t_end")
+#: The ST level per lead alone (the gateway's ST alerts).
+st_measure = BeatMeasure("ST level", _st_only)
 delineation_measure = BeatMeasure("delineation", _delineate, _SAMPLE_KEYS)
 signal_measure = BeatMeasure("delineation and ST level", _delineate_st, _SAMPLE_KEYS)
 
@@ -119,9 +127,22 @@ class BeatMeasurer:
     def __call__(self, record: RecordInfo, block: np.ndarray, r_peaks: np.ndarray) -> None:
         """The ``on_block`` hook of :func:`edge.stream_chunks`."""
         if self._buf is None:
-            self._fs_hz = float(record.fs_hz)
-            self._margin = int(round(self.margin_s * self._fs_hz))
-            self._buf = np.zeros((0, record.n_leads), dtype=np.float64)
+            self.start(record.fs_hz, record.n_leads)
+        self.feed(block, r_peaks)
+
+    def start(self, fs_hz: float, n_leads: int) -> None:
+        """Set the stream's rate and lead count (before the first :meth:`feed`)."""
+        self._fs_hz = float(fs_hz)
+        self._margin = int(round(self.margin_s * self._fs_hz))
+        self._buf = np.zeros((0, int(n_leads)), dtype=np.float64)
+
+    def feed(self, block: np.ndarray, r_peaks: np.ndarray) -> None:
+        """The next block of signal (n, n_leads) in mV and the beats decided with it.
+
+        An empty block means the stream has ended: every pending beat is measured.
+        """
+        if self._buf is None:
+            raise RuntimeError("BeatMeasurer.feed() before start()")
         block = np.asarray(block, dtype=np.float64).reshape(-1, self._buf.shape[1])
         if block.shape[0]:
             self._buf = np.concatenate([self._buf, block])
@@ -176,6 +197,17 @@ class BeatMeasurer:
         if keep_from > self._buf_start:
             self._buf = self._buf[keep_from - self._buf_start :].copy()
             self._buf_start = keep_from
+
+    def drain(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The beats measured since the last drain and their results; forgets them.
+
+        For a long stream (the gateway) whose results are used as they come:
+        memory then stays bounded. :meth:`finish` sees only what was not drained.
+        """
+        peaks = np.concatenate(self._peaks) if self._peaks else np.zeros(0, np.int64)
+        out = {key: np.concatenate(parts) for key, parts in self._out.items()}
+        self._peaks, self._out = [], {}
+        return peaks, out
 
     @property
     def buffered_samples(self) -> int:

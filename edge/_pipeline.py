@@ -38,12 +38,16 @@ from edge._labels import shared_classifier
 from edge._payload import AlertType
 from edge._payload_evidence import SummaryKind
 from edge._rules import AlertDraft, AlertRules, Observation
+from edge._st_watch import StWatch
 from edge._stream import merge_stretches
 
 __all__ = ["PatientPipeline", "PipelineAlert", "PipelineSummary"]
 
 #: Seconds of recent beats the rhythm detectors re-analyse after each block.
 RHYTHM_WINDOW_S = 300.0
+#: ST episodes are looked for when the signal crosses a multiple of this many seconds
+#: (they last 30 s at least and an ST level is known 5 s after its beat).
+ST_EVERY_S = 5.0
 #: Seconds of signal kept for strips.
 SIGNAL_KEEP_S = 120.0
 #: The poor-signal check looks at windows of this many seconds.
@@ -148,6 +152,11 @@ class PatientPipeline:
             pause_s=t.pause_s, brady_bpm=t.brady_bpm, tachy_bpm=t.tachy_bpm,
         )
         self.rules = AlertRules(self.fs_hz, self.start_ms, t)
+        self._st = StWatch(self.fs_hz, self.n_leads, t.st_uv, t.st_min_s, RHYTHM_WINDOW_S)
+        self._st_every = max(1, round(ST_EVERY_S * self.fs_hz))
+        self._st_done = 0  # the multiple of _st_every last analysed
+        self._last_detected = -1  # the detector's newest beat (labelled or not)
+        self._early: list[Observation] = []  # pauses seen before their beats are labelled
         self._peaks = _Growing(np.int64)  # every labelled beat
         self._codes = _Growing(np.int8)
         self._last_decided = -1
@@ -179,8 +188,11 @@ class PatientPipeline:
             )
         self._remember(block)
         update = self._detector.feed(block)
-        self._label(block, np.asarray(update.r_peaks, np.int64), final=False)
+        peaks = np.asarray(update.r_peaks, np.int64)
+        self._label(block, peaks, final=False)
         self._add_unusable(update.unusable)
+        self._early_pauses(peaks)
+        self._st.feed(block, peaks)
         self.n_samples += block.shape[0]
         out: list[PipelineAlert | PipelineSummary] = list(self._analyse(final=False))
         out.extend(self._summaries(final=False))
@@ -202,8 +214,11 @@ class PatientPipeline:
         if self.finished:
             return []
         update = self._detector.finish()
-        self._label(np.zeros((0, self.n_leads)), np.asarray(update.r_peaks, np.int64), final=True)
+        peaks = np.asarray(update.r_peaks, np.int64)
+        self._label(np.zeros((0, self.n_leads)), peaks, final=True)
         self._add_unusable(update.unusable)
+        self._early_pauses(peaks)
+        self._st.feed(np.zeros((0, self.n_leads)), peaks)
         out: list[PipelineAlert | PipelineSummary] = list(self._analyse(final=True))
         out.extend(self._summaries(final=True))
         self.finished = True
@@ -235,6 +250,26 @@ class PatientPipeline:
         codes = np.array([_CODE[c] for c in labels.classes], np.int8)
         self._peaks.extend(np.asarray(labels.r_peaks, np.int64))
         self._codes.extend(codes)
+
+    def _early_pauses(self, peaks: np.ndarray) -> None:
+        """Pauses on the detector's beats, as soon as the beat that ends one is found.
+
+        The rhythm analysis sees a beat only once it is labelled, which waits for
+        the beat after it (the classifier's post-RR): a pause would be reported
+        one RR interval later. The same pause found there joins this one
+        (:class:`AlertRules` tracks it as one episode). An interval across an
+        unusable stretch or a frame gap is no pause (as in :mod:`dsp._rhythm`).
+        """
+        pause = self._rhythm_cfg.pause_s * self.fs_hz
+        noise = self._unusable + self._gaps
+        for p in peaks.tolist():
+            prev, self._last_detected = self._last_detected, max(self._last_detected, p)
+            if prev < 0 or p - prev < pause:
+                continue
+            if any(start < p and end > prev for start, end in noise):
+                continue
+            self._early.append(Observation("PAUSE", prev, p, ongoing=False, nums={
+                "pause_ms": round((p - prev) * 1000.0 / self.fs_hz)}))
 
     def _add_unusable(self, stretches) -> None:
         for start, end in np.asarray(stretches, np.int64).reshape(-1, 2).tolist():
@@ -278,6 +313,9 @@ class PatientPipeline:
                 observations.append(Observation(kind, int(ep.start_sample), int(ep.end_sample),
                                                 ongoing, nums))
             self._track_af(rhythm, r_w)
+        observations.extend(self._early)
+        self._early.clear()
+        observations.extend(self._st_observations(r_w, c_w, final))
         observations.extend(self._technical(bad, final))
         horizon = self.n_samples if not final else self.n_samples + 2**40
         drafts = self.rules.observe(observations, horizon)
@@ -298,6 +336,19 @@ class PatientPipeline:
         self._af_prev = [(e.start_sample, e.end_sample) for e in rhythm.of_kind("AFIB")]
         in_window = sum(e[1] - e[0] for e in self._af_prev)
         self.rules.af_s = self._af_before_s + in_window / self.fs_hz
+
+    def _st_observations(self, r_w: np.ndarray, c_w: np.ndarray, final: bool) -> list[Observation]:
+        due = self.n_samples // self._st_every
+        if due == self._st_done and not final:
+            return []
+        self._st_done = due
+        episodes, last_normal = self._st.episodes(r_w, c_w)
+        return [
+            Observation("ST", ep.start_sample, ep.end_sample,
+                        ongoing=not final and ep.end_sample >= last_normal,
+                        nums={"st_uv": round(ep.peak_uv), "lead": ep.lead + 1})
+            for ep in episodes
+        ]
 
     def _technical(self, bad: np.ndarray, final: bool) -> list[Observation]:
         out = []

@@ -10,10 +10,11 @@ per episode:
 alert                     raised when                                  severity
 ========================  ===========================================  =========
 ``nsvt``                  a ventricular run (>= 3 V beats faster       warning
-                          than ``vt_rate_bpm``) has ended, shorter
-                          than ``sustained_vt_s``
+                          than ``vt_rate_bpm``) is seen, at once,
+                          while it may still go on (its numbers are
+                          those at that moment)
 ``sustained_vt``          a ventricular run reaches ``sustained_vt_s``  critical
-                          (raised while it goes on)
+                          (raised while it goes on, after its nsvt)
 ``af_onset``              an AF episode has lasted ``af_min_s``        warning
 ``af_offset``             that episode has ended (duration, burden);   info
                           only after its onset alert was sent
@@ -185,9 +186,11 @@ class AlertRules:
         t, dur = self.t, self._duration_s(ep)
         wanted: list[tuple[AlertType, Severity]] = []
         if ep.kind == "VT":
+            # raised as soon as the run qualifies, not when it has ended: waiting
+            # for the run's end (and the label of the beat after it) cost ~1.5 s
             if dur >= t.sustained_vt_s:
                 wanted.append((AlertType.SUSTAINED_VT, Severity.CRITICAL))
-            elif not ep.ongoing and AlertType.SUSTAINED_VT not in ep.sent:
+            elif AlertType.SUSTAINED_VT not in ep.sent:
                 wanted.append((AlertType.NSVT, Severity.WARNING))
         elif ep.kind == "AFIB":
             if dur >= t.af_min_s:

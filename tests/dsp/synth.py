@@ -28,8 +28,11 @@ class SynthEcg:
 
 def synth_ecg(fs_hz: float, duration_s: float, *, hr_bpm: float = 72.0, rr_jitter: float = 0.05,
               noise_mv: float = 0.01, wander_mv: float = 0.1, n_leads: int = 2,
-              seed: int = 0) -> SynthEcg:
-    """A synthetic ECG of ``duration_s`` at ``fs_hz`` with known R peaks."""
+              seed: int = 0, r_times_s: np.ndarray | None = None) -> SynthEcg:
+    """A synthetic ECG of ``duration_s`` at ``fs_hz`` with known R peaks.
+
+    The R times are drawn around ``hr_bpm`` unless ``r_times_s`` gives them.
+    """
     rng = np.random.default_rng(seed)
     n = int(round(duration_s * fs_hz))
     t_s = np.arange(n) / fs_hz
@@ -39,7 +42,8 @@ def synth_ecg(fs_hz: float, duration_s: float, *, hr_bpm: float = 72.0, rr_jitte
     while t < duration_s - 0.4:
         r_times.append(t)
         t += rr_mean_s * (1.0 + rr_jitter * rng.standard_normal())
-    r_times_s = np.array(r_times)
+    if r_times_s is None:
+        r_times_s = np.array(r_times)
     sig = np.zeros((n, n_leads))
     for lead in range(n_leads):
         waves = _WAVES_LEAD_I if lead % 2 == 0 else _WAVES_LEAD_II

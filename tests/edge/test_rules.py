@@ -25,33 +25,44 @@ def _types(drafts) -> list[AlertType]:
 
 
 class TestVentricularRuns:
-    def test_nsvt_is_raised_once_when_the_run_has_ended(self):
+    def test_nsvt_is_raised_once_as_soon_as_the_run_is_seen(self):
         rules = _rules()
-        run = dict(kind="VT", start_sample=s(10), nums={"beats": 5, "rate_bpm": 150.0})
-        assert rules.observe([Observation(end_sample=s(11), ongoing=True, **run)], s(11)) == []
-        drafts = rules.observe([Observation(end_sample=s(12), ongoing=False, **run)], s(13))
+        run = dict(kind="VT", start_sample=s(10), nums={"beats": 3, "rate_bpm": 150.0})
+        # seen while it still goes on: raised at once, with the numbers of that moment
+        drafts = rules.observe([Observation(end_sample=s(11), ongoing=True, **run)], s(11))
         assert _types(drafts) == [AlertType.NSVT]
         d = drafts[0]
         assert d.severity is Severity.WARNING
-        assert (d.start_ms, d.end_ms) == (T0 + 10_000, T0 + 12_000)
-        assert d.nums["beats"] == 5 and d.nums["duration_ms"] == 2000
-        # the same run observed again in the next windows: nothing new
-        assert rules.observe([Observation(end_sample=s(12), ongoing=False, **run)], s(20)) == []
+        assert (d.start_ms, d.end_ms) == (T0 + 10_000, T0 + 11_000)
+        assert d.nums["beats"] == 3 and d.nums["duration_ms"] == 1000
+        # the same run, grown and then ended, observed in the next windows: nothing new
+        more = dict(run, nums={"beats": 5, "rate_bpm": 150.0})
+        assert rules.observe([Observation(end_sample=s(12), ongoing=True, **more)], s(12)) == []
+        assert rules.observe([Observation(end_sample=s(12), ongoing=False, **more)], s(20)) == []
 
-    def test_sustained_vt_is_raised_while_it_goes_on_and_never_also_as_nsvt(self):
+    def test_a_run_that_lasts_is_raised_as_nsvt_then_sustained_vt_once(self):
         rules = _rules(sustained_vt_s=30)
         out = []
         for t in range(11, 50):
             out += rules.observe([Observation("VT", s(10), s(t), ongoing=True)], s(t))
         out += rules.observe([Observation("VT", s(10), s(50), ongoing=False)], s(55))
+        assert _types(out) == [AlertType.NSVT, AlertType.SUSTAINED_VT]
+        assert out[1].severity is Severity.CRITICAL
+        assert out[1].end_ms - out[1].start_ms == 30_000  # raised when it reached 30 s
+
+    def test_a_run_first_seen_already_sustained_is_not_also_nsvt(self):
+        rules = _rules(sustained_vt_s=30)
+        out = rules.observe([Observation("VT", s(10), s(45), ongoing=True)], s(45))
         assert _types(out) == [AlertType.SUSTAINED_VT]
-        assert out[0].severity is Severity.CRITICAL
-        assert out[0].end_ms - out[0].start_ms == 30_000  # raised when it reached 30 s
 
     def test_an_unobserved_episode_closes_at_the_horizon(self):
-        rules = _rules()
-        rules.observe([Observation("VT", s(10), s(12), ongoing=True)], s(12))
-        assert _types(rules.observe([], s(14))) == [AlertType.NSVT]
+        rules = _rules(rate_limit_s=0)
+        assert _types(rules.observe([Observation("VT", s(10), s(12), ongoing=True)], s(12))) == [
+            AlertType.NSVT]
+        assert rules.observe([], s(14)) == []
+        # closed: a new run after it is another episode, with its own alert
+        assert _types(rules.observe([Observation("VT", s(20), s(21), ongoing=True)], s(21))) == [
+            AlertType.NSVT]
 
 
 class TestAtrialFibrillation:

@@ -1,0 +1,84 @@
+"""The patient pipeline's own alerts: ST episodes and early pauses (no broker needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import wfdb
+
+from benchmarks._st import add_st_shifts, shift_regions
+from edge._payload import AlertType
+from edge._pipeline import PatientPipeline, PipelineAlert
+from tests.dsp.synth import synth_ecg
+
+SAMPLE_119 = Path(__file__).resolve().parents[2] / "data" / "sample" / "119"
+
+
+def _run(signal: np.ndarray, fs_hz: float, block_s: float = 1.0):
+    """(alerts, sample count when each was returned) of the whole signal fed in blocks."""
+    pipe = PatientPipeline("p1", fs_hz, signal.shape[1], 0)
+    step = max(1, round(block_s * fs_hz))
+    alerts, when = [], []
+    for i in range(0, signal.shape[0], step):
+        for out in pipe.feed(signal[i : i + step]):
+            if isinstance(out, PipelineAlert):
+                alerts.append(out.draft)
+                when.append(pipe.n_samples)
+    alerts += [o.draft for o in pipe.finish() if isinstance(o, PipelineAlert)]
+    return alerts, when
+
+
+@pytest.fixture(scope="module")
+def record_119():
+    rec = wfdb.rdrecord(str(SAMPLE_119), sampto=int(360 * 720))
+    ann = wfdb.rdann(str(SAMPLE_119), "atr", sampto=int(360 * 720))
+    x = np.ascontiguousarray(rec.p_signal, dtype=np.float64)
+    r = ann.sample[np.isin(ann.symbol, ["N"])].astype(np.int64)
+    return x, float(rec.fs), r
+
+
+class TestStAlerts:
+    def test_a_known_st_depression_gives_one_st_alert_on_its_lead(self, record_119):
+        x, fs, r = record_119
+        # -200 uV on lead 1 (index 0), normal beats from 240 s to 420 s
+        shift = np.zeros((r.size, 2))
+        shift[(r >= 240 * fs) & (r < 420 * fs), 0] = -200.0
+        start, end = shift_regions(x, fs, r)
+        alerts, _ = _run(add_st_shifts(x, r, fs, shift, start, end), fs)
+        st = [a for a in alerts if a.type is AlertType.ST_EPISODE]
+        assert len(st) == 1, alerts
+        a = st[0]
+        assert 230 * fs <= a.start_sample <= 260 * fs
+        assert a.nums["lead"] == 1 and -240 <= a.nums["st_uv"] <= -160
+        assert a.end_sample - a.start_sample >= 30 * fs  # raised once it lasted st_min_s
+
+    def test_the_same_record_without_a_shift_gives_no_st_alert(self, record_119):
+        x, fs, _ = record_119
+        alerts, _ = _run(x, fs)
+        assert not [a for a in alerts if a.type is AlertType.ST_EPISODE], alerts
+
+
+class TestEarlyPause:
+    def test_a_pause_is_raised_when_its_closing_beat_is_found_not_a_beat_later(self):
+        fs = 360.0
+        r_s = np.concatenate([np.arange(0.4, 29.3, 0.8), [32.2], np.arange(33.0, 59.5, 0.8)])
+        ecg = synth_ecg(fs, 60.0, r_times_s=r_s, seed=3)
+        alerts, when = _run(ecg.signal_mv, fs, block_s=0.25)
+        pauses = [(a, w) for a, w in zip(alerts, when, strict=False) if a.type is AlertType.PAUSE]
+        assert len(pauses) == 1, alerts
+        a, returned_at = pauses[0]
+        closing = round(32.2 * fs)  # 3.0 s after the beat at 29.2 s
+        assert abs(a.end_sample - closing) <= 0.03 * fs
+        assert 2950 <= a.nums["pause_ms"] <= 3050
+        # raised before the beat after the closing one (0.8 s later) was even recorded
+        assert returned_at < closing + 0.8 * fs
+
+    def test_an_interval_across_lost_signal_is_no_pause(self):
+        fs = 360.0
+        ecg = synth_ecg(fs, 60.0, hr_bpm=75.0, seed=4)
+        x = ecg.signal_mv.copy()
+        x[round(30 * fs) : round(33 * fs)] = np.nan  # 3 s of lead-off on every lead
+        alerts, _ = _run(x, fs, block_s=0.25)
+        assert not [a for a in alerts if a.type is AlertType.PAUSE], alerts
