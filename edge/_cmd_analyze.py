@@ -25,7 +25,6 @@ examples:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -77,7 +76,7 @@ def _writable_dir(path: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     """Run ``holter analyze``; returns the exit status (0; bad input raises to the dispatcher)."""
     from edge._analyze import analyze_record
-    from edge._report_json import report_document
+    from edge._report_json import write_report_files
 
     out_dir = _writable_dir(args.report)  # fail before a long analysis, not after
     progress = Progress(sys.stderr)
@@ -91,18 +90,7 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         progress.clear()
-    document = report_document(analysis)
-    json_path = out_dir / "report.json"
-    json_path.write_text(
-        json.dumps(document, indent=1, allow_nan=False) + "\n", encoding="utf-8"
-    )
-    written = [json_path]
-    if not args.json_only:
-        from edge._report_html import render_html
-
-        html_path = out_dir / "report.html"
-        html_path.write_text(render_html(analysis, document), encoding="utf-8")
-        written.append(html_path)
+    written = write_report_files(analysis, out_dir, html=not args.json_only)
     rec = analysis.record
     progress.done(
         f"holter analyze: {rec.name}: {analysis.beats.n_beats} beats in "

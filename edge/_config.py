@@ -99,6 +99,8 @@ class GatewayConfig:
     health: str | None = "127.0.0.1:8787"
     summary_period_s: float = 3600.0
     strip_s: float = 10.0
+    reports: bool = True
+    keep_recordings: bool = True
 
     def publisher_config(self) -> PublisherConfig:
         """The MQTT publisher settings (raises ``PublisherConfigError``, a ValueError)."""
@@ -151,6 +153,12 @@ class _Section:
         if isinstance(value, bool) or not isinstance(value, int | float) or not value >= low:
             raise self._fail(key, f"a number >= {low:g}", value)
         return float(value)
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.table.pop(key, default)
+        if not isinstance(value, bool):
+            raise self._fail(key, "true or false", value)
+        return value
 
     def path(self, key: str, base: Path, must_exist: bool = False) -> Path | None:
         value = self.text(key)
@@ -222,6 +230,8 @@ def config_from_dict(doc: dict[str, Any], where: str = "<config>", base: Path | 
     feed_s = gw.number("feed_s", 1.0, low=0.01)
     summary_period_s = gw.number("summary_period_s", 3600.0, low=1.0)
     strip_s = gw.number("strip_s", 10.0, low=1.0)
+    reports = gw.flag("reports", True)
+    keep_recordings = gw.flag("keep_recordings", True)
     queue_chunks = int(gw.number("queue_chunks", 64, low=1))
     health = gw.text("health", "127.0.0.1:8787")
     if health == "":
@@ -247,9 +257,12 @@ def config_from_dict(doc: dict[str, Any], where: str = "<config>", base: Path | 
     if isinstance(listen, str):
         listen = [listen]
     if not isinstance(listen, list) or not all(
-        isinstance(x, str) and re.fullmatch(r"tcp://[\w.-]+:\d{1,5}", x) for x in listen
+        isinstance(x, str) and (re.fullmatch(r"tcp://[\w.-]+:\d{1,5}", x)
+                                or re.fullmatch(r"serial://[^?\s]+(\?baud=\d{3,7})?", x))
+        for x in listen
     ):
-        raise inputs._fail("listen", "tcp://HOST:PORT or an array of them", listen)
+        raise inputs._fail(
+            "listen", "tcp://HOST:PORT, serial:///dev/PORT[?baud=N] or an array of them", listen)
     watch_dir = inputs.path("watch_dir", base)
     poll_s = inputs.number("watch_poll_s", 2.0, low=0.05)
     stable_s = inputs.number("watch_stable_s", 2.0, low=0.0)
@@ -283,7 +296,8 @@ def config_from_dict(doc: dict[str, Any], where: str = "<config>", base: Path | 
         mqtt_protocol=protocol, listen=tuple(listen), watch_dir=watch_dir, watch_poll_s=poll_s,  # type: ignore[arg-type]
         watch_stable_s=stable_s, feed_s=feed_s, replay_speed=speed, patients=patients,
         alerts=alerts, outbox_max_mb=outbox_max_mb, queue_chunks=queue_chunks, health=health,
-        summary_period_s=summary_period_s, strip_s=strip_s,
+        summary_period_s=summary_period_s, strip_s=strip_s, reports=reports,
+        keep_recordings=keep_recordings,
     )
 
 

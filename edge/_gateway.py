@@ -10,6 +10,11 @@ Threads
   EDF/EDF+, ISHNE) whose size has stopped changing, reads them chunk by chunk
   and hands the chunks on; once every alert of the file is in the outbox, the
   file moves to ``watch_dir/done/`` (``rejected/`` when it cannot be read);
+* when a recording ends (a file read to its end, a device's end of stream or a
+  device starting anew) the worker writes its **24-hour report** (``holter
+  analyze``: report.json + report.html) to ``data_dir/reports/<patient>/<name>/``;
+  a device's ECG is kept for it as a WFDB record in
+  ``data_dir/recordings/<patient>/``, written as it arrives (``keep_recordings``);
 * one **worker** per patient owns that patient's :class:`PatientPipeline` and
   a bounded queue (``queue_chunks``): a full queue blocks the reader, which is
   the back-pressure (TCP flow control slows the device; the file is read
@@ -46,21 +51,16 @@ from pathlib import Path
 
 import numpy as np
 
+from edge._archive import RecordingArchive, write_report
 from edge._config import GatewayConfig
 from edge._exceptions import OutboxError, one_line
+from edge._gateway_links import DeviceLinks
 from edge._mqtt import Publisher
 from edge._outbox import MessageKind, Outbox
 from edge._payload import Alert, alert_id, encode_alert
 from edge._payload_evidence import Strip, Summary, encode_strip, encode_summary
 from edge._pipeline import STRIP_UNITS_PER_MV, PatientPipeline, PipelineAlert, PipelineSummary
-from firmware_bridge import (
-    FrameParser,
-    Gap,
-    Restart,
-    StreamAssembler,
-    iter_record_chunks,
-    open_record,
-)
+from firmware_bridge import iter_record_chunks, open_record
 
 __all__ = ["Gateway"]
 
@@ -85,6 +85,8 @@ class _Worker:
         self.silent_sent = False
         self.error: str | None = None
         self.lost: str | None = None  # why an output of the current source was not accepted
+        self.archive: RecordingArchive | None = None  # a device's ECG, kept for its report
+        self.record_path: Path | None = None  # what the report of the current source reads
         self.thread = threading.Thread(target=self._run, name=f"holter-{patient}", daemon=True)
         self.thread.start()
 
@@ -113,19 +115,22 @@ class _Worker:
     def _handle(self, item: tuple) -> None:
         what = item[0]
         if what == "start":
-            _, fs_hz, n_leads, lead_names, start_ms, source = item
-            if self.pipeline is not None and not self.pipeline.finished:
-                self._emit(self.pipeline.finish())
+            _, fs_hz, n_leads, lead_names, start_ms, source, record_path = item
+            self._finish()
             cfg = self.gateway.config
             self.pipeline = PatientPipeline(
                 self.patient, fs_hz, n_leads, start_ms, cfg.alerts,
                 cfg.lead_names(self.patient) or lead_names, cfg.summary_period_s, cfg.strip_s,
             )
             self.source, self.silent_sent, self.lost = source, False, None
+            self.record_path = record_path
+            if record_path is None and cfg.keep_recordings:
+                self._start_archive(self.pipeline)
         elif what == "samples":
             self.last_data = time.monotonic()
             self.silent_sent = False
             self._emit(self.pipeline.feed(item[1]))
+            self._archive(item[1])
         elif what == "gap":
             self.pipeline.note_gap(item[1], item[2])
         elif what == "silent":
@@ -135,14 +140,46 @@ class _Worker:
             done: Callable[[str | None], None] | None = item[1]
             error = None
             try:
-                if self.pipeline is not None and not self.pipeline.finished:
-                    self._emit(self.pipeline.finish())
+                self._finish()
             except Exception as exc:
                 error = one_line(exc)
                 raise
             finally:
                 if done is not None:
                     done(error or self.lost)
+
+    def _finish(self) -> None:
+        """The current recording ended: last alerts and summaries, then its 24-hour report."""
+        if self.pipeline is None or self.pipeline.finished:
+            return
+        self._emit(self.pipeline.finish())
+        path, self.record_path = self.record_path, None
+        if self.archive is not None:
+            path, self.archive = self.archive.close(), None
+        if path is not None and self.gateway.config.reports:
+            self.gateway.write_report(self.patient, path)
+
+    def _start_archive(self, pipeline: PatientPipeline) -> None:
+        start = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(pipeline.start_ms / 1000))
+        folder = self.gateway.config.data_dir / "recordings" / self.patient
+        try:
+            self.archive = RecordingArchive(folder, f"{self.patient}_{start}", pipeline.fs_hz,
+                                            pipeline.lead_names, pipeline.start_ms)
+        except OSError as exc:
+            self.error = f"recording not kept: {one_line(exc)}"
+            log.error("patient %s: %s", self.patient, self.error)
+
+    def _archive(self, block: np.ndarray) -> None:
+        if self.archive is None:
+            return
+        try:
+            self.archive.append(block)
+        except OSError as exc:  # disk full: the analysis and the alerts go on without it
+            self.error = f"recording no longer kept: {one_line(exc)}"
+            log.error("patient %s: %s", self.patient, self.error)
+            with contextlib.suppress(OSError):
+                self.archive.close()
+            self.archive = None
 
     def _emit(self, outputs: list) -> None:
         for out in outputs:
@@ -166,7 +203,7 @@ class _Worker:
         return info
 
 
-class Gateway:
+class Gateway(DeviceLinks):
     """Runs the gateway described by a :class:`GatewayConfig` (see the module docstring).
 
     Use :meth:`start`, then :meth:`stop` (or :meth:`run_until_idle` for a batch
@@ -185,7 +222,8 @@ class Gateway:
         self._open_connections = 0  # device links still being read
         self._sizes: dict[Path, tuple[int, float]] = {}
         self.counts = {"alerts": 0, "strips": 0, "summaries": 0, "files": 0, "rejected_files": 0,
-                       "connections": 0, "outbox_full": 0}
+                       "connections": 0, "outbox_full": 0, "reports": 0, "report_errors": 0}
+        self._report_lock = threading.Lock()
         self.listen_ports: list[int] = []
         self.health_port: int | None = None
         config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -198,13 +236,7 @@ class Gateway:
     def start(self) -> Gateway:
         """Start the publisher, listeners, watcher, watchdog and health server."""
         self.publisher.start()
-        for url in self.config.listen:
-            host, port = url.removeprefix("tcp://").rsplit(":", 1)
-            server = socket.create_server((host, int(port)))
-            server.settimeout(0.5)
-            self._servers.append(server)
-            self.listen_ports.append(server.getsockname()[1])
-            self._spawn(self._accept_loop, server, name=f"holter-listen-{port}")
+        self._start_device_inputs()
         if self.config.watch_dir is not None:
             for sub in ("", "done", "rejected", "failed"):
                 (self.config.watch_dir / sub).mkdir(parents=True, exist_ok=True)
@@ -283,6 +315,28 @@ class Gateway:
         except OutboxError as exc:  # a strip may be dropped; the alert is already safe
             log.warning("patient %s: strip of %s dropped: %s", patient, aid, exc)
 
+    def write_report(self, patient: str, record_path: Path) -> None:
+        """The 24-hour report of a finished recording, in ``data_dir/reports/<patient>/<name>/``.
+
+        One report at a time (the whole-record analysis holds a few hundred MB
+        for a 24-hour recording); a failure is logged and shown in the health
+        page, never a reason to lose the recording or its alerts.
+        """
+        name = Path(record_path).name
+        out = self.config.data_dir / "reports" / patient / name
+        t0 = time.monotonic()
+        try:
+            with self._report_lock:
+                write_report(record_path, out)
+        except Exception as exc:  # noqa: BLE001 - any reader/analysis error: say it, go on
+            self.counts["report_errors"] += 1
+            self.worker(patient).error = f"report of {name} failed: {one_line(exc)}"
+            log.error("patient %s: report of %s failed: %s", patient, name, one_line(exc))
+            return
+        self.counts["reports"] += 1
+        log.info("patient %s: 24-hour report of %s -> %s (%.1f s)", patient, name, out,
+                 time.monotonic() - t0)
+
     def send_summary(self, patient: str, out: PipelineSummary) -> None:
         def payload(seq: int) -> bytes:
             return encode_summary(Summary(patient, out.kind, seq, out.start_ms, out.end_ms, out.num))
@@ -291,73 +345,6 @@ class Gateway:
             self.counts["summaries"] += 1
         except OutboxError as exc:
             log.warning("patient %s: %s summary dropped: %s", patient, out.kind.value, exc)
-
-    # -- live devices ----------------------------------------------------------
-
-    def _accept_loop(self, server: socket.socket) -> None:
-        while not self.stopping.is_set():
-            try:
-                conn, peer = server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.counts["connections"] += 1
-            with self._lock:
-                self._open_connections += 1
-            self._spawn(self._connection, conn, peer, name=f"holter-conn-{peer[1]}")
-
-    def _connection(self, conn: socket.socket, peer: tuple) -> None:
-        parser = FrameParser()
-        assembler: StreamAssembler | None = None
-        worker: _Worker | None = None
-        conn.settimeout(1.0)
-        try:
-            while not self.stopping.is_set():
-                try:
-                    data = conn.recv(65536)
-                except TimeoutError:
-                    continue
-                if not data:
-                    break
-                for item in parser.feed(data):
-                    assembler, worker = self._device_item(item, assembler, worker, peer)
-                    if worker is None and assembler is not None and assembler.device_id is not None:
-                        return  # unknown device: connection refused
-            for item in parser.finish():
-                assembler, worker = self._device_item(item, assembler, worker, peer)
-        except OSError as exc:
-            log.warning("device at %s: connection lost: %s", peer, exc)
-        finally:
-            with contextlib.suppress(OSError):
-                conn.close()
-            if worker is not None and assembler is not None and assembler.ended:
-                worker.put(("end", None))
-            with self._lock:
-                self._open_connections -= 1
-
-    def _device_item(self, item, assembler, worker, peer):
-        if assembler is None:
-            device = getattr(item, "device_id", None)
-            if device is None:
-                return None, None
-            patient = self.config.patient_for_device(int(device))
-            if patient is None:
-                log.error("device %s at %s is not in the registry; connection closed", device, peer)
-                assembler = StreamAssembler(device_id=int(device))
-                return assembler, None
-            assembler = StreamAssembler(device_id=int(device))
-            worker = self.worker(patient)
-        if isinstance(item, Gap) and item.device_id == assembler.device_id:
-            worker.put(("gap", assembler.next_sample, item.missing_samples))
-        for chunk in assembler.push(item):
-            if chunk.start_sample == 0:
-                worker.put(("start", chunk.fs_hz, chunk.n_leads, chunk.lead_names,
-                            int(time.time() * 1000), f"device {assembler.device_id}"))
-            worker.put(("samples", np.asarray(chunk.samples)))
-        if isinstance(item, Restart):
-            log.warning("device %s restarted its sequence", assembler.device_id)
-        return assembler, worker
 
     def _watchdog(self) -> None:
         limit = self.config.alerts.device_silent_s
@@ -436,7 +423,9 @@ class Gateway:
         feed = max(1, round(self.config.feed_s * record.fs_hz))
         speed = self.config.replay_speed
         t0 = time.monotonic()
-        worker.put(("start", record.fs_hz, record.n_leads, record.lead_names, start_ms, path.name))
+        record_path = path.with_suffix("") if path.suffix.lower() == ".hea" else path
+        worker.put(("start", record.fs_hz, record.n_leads, record.lead_names, start_ms, path.name,
+                    record_path))
         try:
             for chunk in iter_record_chunks(record, chunk_s=60.0):
                 for i in range(0, chunk.n_samples, feed):

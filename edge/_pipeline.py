@@ -167,6 +167,7 @@ class PatientPipeline:
         self.n_samples = 0
         self._period_start = 0
         self._last_risk_level: str | None = None
+        self._risk_model = None  # models.RiskModel once loaded, False if it cannot be
         self._af_before_s = 0.0
         self._af_prev: list[tuple[int, int]] = []
         self._quality_done = 0
@@ -453,10 +454,14 @@ class PatientPipeline:
             return None
         # dsp.BEAT_CLASSES (N A V F Q) has the rhythm codes' order (N S V F Q)
         rr = rr_series(r / self.fs_hz, codes.astype(np.int64))
-        try:
-            model = RiskModel()
-        except Exception:  # noqa: BLE001 - the model is one optional factor
-            model = None
+        if self._risk_model is None:
+            # loaded once per pipeline (an interpreter is not thread-safe, so not
+            # shared between patients), not once an hour
+            try:
+                self._risk_model = RiskModel()
+            except Exception:  # noqa: BLE001 - the model is one optional factor
+                self._risk_model = False
+        model = self._risk_model or None
         return assess_rr(rr, model=model, record_duration_s=self.n_samples / self.fs_hz)
 
     def _risk_check(self, end: int):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from importlib import metadata
 from pathlib import Path
 
@@ -24,7 +25,14 @@ import dsp
 import models
 from edge._analyze import HolterAnalysis
 
-__all__ = ["SCHEMA_PATH", "SCHEMA_VERSION", "load_schema", "report_document", "select_strips"]
+__all__ = [
+    "SCHEMA_PATH",
+    "SCHEMA_VERSION",
+    "load_schema",
+    "report_document",
+    "select_strips",
+    "write_report_files",
+]
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
@@ -336,3 +344,25 @@ def report_document(a: HolterAnalysis) -> dict:
             ],
         },
     }
+
+
+def write_report_files(analysis: HolterAnalysis, out_dir: Path, html: bool = True) -> list[Path]:
+    """Write ``report.json`` (and ``report.html``) of `analysis` into `out_dir`; returns the paths.
+
+    Each file is written beside its final name and renamed into place, so a
+    reader never sees half a report.
+    """
+    doc = report_document(analysis)
+    files = {"report.json": json.dumps(doc, indent=1, allow_nan=False) + "\n"}
+    if html:
+        from edge._report_html import render_html
+
+        files["report.html"] = render_html(analysis, doc)
+    written = []
+    for name, text in files.items():
+        path = Path(out_dir) / name
+        tmp = path.with_name(name + ".partial")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+        written.append(path)
+    return written

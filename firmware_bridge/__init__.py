@@ -55,7 +55,7 @@ from firmware_bridge._open import (
     open_record,
 )
 from firmware_bridge._record import Annotation, RecordInfo
-from firmware_bridge._transport import iter_frames, open_sink, open_source
+from firmware_bridge._transport import iter_frames, open_sink, open_source, parse_endpoint
 from firmware_bridge._wfdb import MAX_FS_HZ, MIN_FS_HZ, iter_wfdb_chunks, open_wfdb
 
 __all__ = [
@@ -102,6 +102,7 @@ __all__ = [
     "open_source",
     "open_wfdb",
     "pack_ishne_header",
+    "parse_endpoint",
     "parse_ishne_header",
     "read_ishne_header",
     "write_edf",

@@ -382,6 +382,9 @@ class FrameParser:
         samples = block[offset : offset + n * n_leads].reshape(n, n_leads)
         out.append(Frame(device, seq, ts, fs, res, samples, off, sat, bool(flags & FLAG_END)))
         self.frames += 1
+        if flags & FLAG_END:
+            # the device's stream ended: its next frame starts a new one, whatever its number
+            del self._devices[device]
         return True
 
     def _run(self, out: list, first: list[int], rows: np.ndarray, block: np.ndarray) -> None:
@@ -411,10 +414,13 @@ class FrameParser:
             frame.end_of_stream = end_of_stream
             frame.__class__ = Frame
             append(frame)
+        self.frames += m
+        if end_of_stream:  # every frame of the run ended a stream: the last one counts
+            self._devices.pop(device, None)
+            return
         state = self._devices[device]  # _row just made it the most recently used
         state.next_seq = (first_seq + m + 1) % _U32
         state.next_timestamp_us = timestamps[-1] + duration
-        self.frames += m
 
     def _sequence(self, out: list, device: int, seq: int, ts: int, fs: int, n: int) -> bool:
         """Check `seq` against the device's expected one; False for a duplicate."""

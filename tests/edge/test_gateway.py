@@ -8,6 +8,7 @@ happens to the broker, the link or the gateway process in between.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -19,6 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 from mqtt_support import Subscriber, free_port
@@ -29,7 +31,9 @@ from edge._outbox import MessageKind
 from edge._payload import alert_id, decode_alert
 from edge._payload_evidence import SummaryKind, decode_strip, decode_summary
 from edge._pipeline import PatientPipeline, PipelineAlert
+from edge._report_json import load_schema
 from firmware_bridge import iter_record_chunks, open_record
+from firmware_bridge._simulate import device_frames
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_203 = REPO / "data" / "sample" / "203"
@@ -64,10 +68,21 @@ def _reference_ids(hea: Path, patient: str, start_ms: int, feed_s: float = 1.0) 
             if isinstance(o, PipelineAlert)}
 
 
-def _config(tmp_path: Path, port: int, site: str, extra: str = "", patients: str = "") -> Path:
+def _valid_report(folder: Path) -> dict:
+    """report.json of `folder`, checked against its schema, beside a report.html."""
+    assert (folder / "report.html").stat().st_size > 10_000
+    document = json.loads((folder / "report.json").read_text())
+    jsonschema.Draft202012Validator(load_schema()).validate(document)
+    return document
+
+
+def _config(tmp_path: Path, port: int, site: str, extra: str = "", patients: str = "",
+            reports: bool = False) -> Path:
+    """A gateway config; the 24-hour reports (a whole-record analysis each) only when asked."""
     (tmp_path / "in").mkdir(exist_ok=True)
     text = (
         f'[gateway]\nsite = "{site}"\nid = "gw1"\ndata_dir = "data"\nhealth = "127.0.0.1:0"\n'
+        f"reports = {str(reports).lower()}\n"
         f'[broker]\nurl = "mqtt://127.0.0.1:{port}"\n'
         f'[inputs]\nwatch_dir = "in"\nwatch_poll_s = 0.1\nwatch_stable_s = 0.1\n{extra}'
         f"{patients}"
@@ -84,7 +99,7 @@ def _wait(condition, timeout_s: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def _run_until_idle(gateway: Gateway, timeout_s: float = 120.0) -> None:
+def _run_until_idle(gateway: Gateway, timeout_s: float = 300.0) -> None:
     time.sleep(0.5)
     _wait(lambda: gateway.idle() and len(gateway.outbox) == 0, timeout_s, "the gateway to finish")
 
@@ -94,7 +109,7 @@ class TestWatchedFolder:
             self, broker_port, tmp_path):
         site = _site()
         sub = Subscriber(broker_port, site)
-        config = load_config(_config(tmp_path, broker_port, site))
+        config = load_config(_config(tmp_path, broker_port, site, reports=True))
         hea = _drop_record(tmp_path / "in", "p203")
         start_ms = int(hea.stat().st_mtime * 1000)
         gateway = Gateway(config).start()
@@ -124,6 +139,10 @@ class TestWatchedFolder:
         assert seqs == list(range(1, len(seqs) + 1))
         assert (tmp_path / "in" / "done" / hea.name).exists()
         assert health["patients"]["p203"]["beats"] > 2500
+        # the recording's 24-hour report, as holter analyze writes it
+        report = _valid_report(tmp_path / "data" / "reports" / "p203" / "p203__203")
+        assert abs(report["beats"]["n_beats"] - recording["beats"]) <= 2
+        assert health["counts"]["reports"] == 1 and health["counts"]["report_errors"] == 0
 
     def test_an_unregistered_patient_file_is_rejected_with_the_reason(self, broker_port,
                                                                        tmp_path):
@@ -147,7 +166,8 @@ class TestLiveDevice:
         port = free_port()
         path = _config(tmp_path, broker_port, site,
                        extra=f'listen = ["tcp://127.0.0.1:{port}"]\n',
-                       patients='[alerts]\ngap_min_s = 0.1\n[[patients]]\nid = "p9"\ndevice = 9\n')
+                       patients='[alerts]\ngap_min_s = 0.1\n[[patients]]\nid = "p9"\ndevice = 9\n',
+                       reports=True)
         gateway = Gateway(load_config(path)).start()
         try:
             sim = subprocess.run(
@@ -167,6 +187,53 @@ class TestLiveDevice:
         assert "stream_gap" in types  # the dropped frames
         assert health["patients"]["p9"]["source"] == "device 9"
         assert health["counts"]["connections"] == 1
+        # the device's ECG was kept as it arrived (lost frames as invalid samples) and reported on
+        (kept,) = (tmp_path / "data" / "recordings" / "p9").glob("*.hea")
+        record = open_record(kept.with_suffix(""))
+        source = open_record(SAMPLE_203)
+        assert record.n_samples == source.n_samples and record.fs_hz == source.fs_hz
+        report = _valid_report(tmp_path / "data" / "reports" / "p9" / kept.stem)
+        assert report["beats"]["n_beats"] > 2500
+        assert health["counts"]["reports"] == 1
+
+
+class TestSerialDevice:
+    def test_streams_over_a_serial_port_give_their_alerts_recordings_and_reports(
+            self, broker_port, tmp_path):
+        pytest.importorskip("serial", reason="pyserial (the serial extra, in dev) is not installed")
+        master, slave = os.openpty()  # a real tty: the gateway opens its other end with pyserial
+        port_name = os.ttyname(slave)
+        site = _site()
+        sub = Subscriber(broker_port, site)
+        path = _config(tmp_path, broker_port, site,
+                       extra=f'listen = ["serial://{port_name}?baud=115200"]\n',
+                       patients='[[patients]]\nid = "p9"\ndevice = 9\n', reports=True)
+        record = open_record(SAMPLE_203)
+        chunks = [c for c in iter_record_chunks(record, chunk_s=60.0)][:3]  # 180 s
+        frames = b"".join(f for _, f in device_frames(record, chunks, device_id=9))
+        gateway = Gateway(load_config(path)).start()
+        try:
+            for stream in range(2):  # one stream after the other on the same port
+                view = memoryview(frames)
+                while view:
+                    view = view[os.write(master, view[:4096]):]
+                _wait(lambda n=stream + 1: gateway.counts["reports"] == n, 120,
+                      f"report {stream + 1}")
+            health = gateway.health()
+        finally:
+            gateway.stop()
+            os.close(master)
+            os.close(slave)
+        got = sub.wait_for(2)
+        sub.close()
+        assert {"af_onset", "nsvt"} <= {a.type.value for a in got}
+        assert health["patients"]["p9"]["source"] == "device 9"
+        kept = sorted((tmp_path / "data" / "recordings" / "p9").glob("*.hea"))
+        assert len(kept) in (1, 2)  # two streams in the same second share a name
+        for hea in kept:
+            assert open_record(hea.with_suffix("")).n_samples == 180 * 360
+            assert _valid_report(tmp_path / "data" / "reports" / "p9" / hea.stem)["beats"][
+                "n_beats"] > 150
 
 
 def _gateway_process(config: Path, *extra: str, capture: bool = True) -> subprocess.Popen:

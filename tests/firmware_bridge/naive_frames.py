@@ -143,6 +143,8 @@ class NaiveFrameParser:
                 continue  # a duplicate: reported, not delivered
             self.frames += 1
             out.append(Frame(device, seq, ts, fs, res, samples, off, sat, bool(flags & FLAG_END)))
+            if flags & FLAG_END:
+                self._devices.pop(device, None)  # the next frame starts a new stream
         self._buf = buf[pos:]
         if len(self._buf) > MAX_FRAME_BYTES:  # cannot happen; a guard for the bound
             self._skipped += len(self._buf) - MAX_FRAME_BYTES

@@ -80,6 +80,26 @@ class TestRoundTrip:
             encode_frame(**args)
 
 
+class TestStreamsOneAfterAnother:
+    def test_after_an_end_of_stream_the_device_may_start_again_from_sequence_zero(self):
+        x, frames = _stream(n_frames=30)
+        end = FrameEncoder(device_id=9, fs_hz=250, resolution_nv=2500, first_seq=30).encode(
+            np.zeros((0, 3), np.int16), end_of_stream=True)
+        data = b"".join(frames) + end + b"".join(frames)  # the same device, numbered from 0 again
+        items = FrameParser().feed(data)
+        assert not [i for i in items if isinstance(i, Duplicate | Restart | Gap)]
+        got = _frames(items)
+        assert [f.seq for f in got] == list(range(31)) + list(range(30))
+        assert [f.end_of_stream for f in got].count(True) == 1
+        second = np.concatenate([f.samples for f in got[31:]])
+        assert np.array_equal(second, x)
+
+    def test_without_an_end_a_repeated_stream_is_duplicates(self):
+        _, frames = _stream(n_frames=30)
+        items = FrameParser().feed(b"".join(frames) * 2)
+        assert len([i for i in items if isinstance(i, Duplicate)]) == 30
+
+
 class TestDamage:
     def test_garbage_before_between_and_after_frames_is_skipped_and_counted(self):
         x, frames = _stream(n_frames=3)
