@@ -20,7 +20,8 @@ each beat's R peak, on every lead. The patient is *paced* from a beat where at
 least ``pattern_min`` of the last ``pattern_beats`` beats had a spike (a
 pacemaker, not one odd beat) until ``hold_beats`` beats have passed without
 that; while paced, a beat is paced when it has a spike by a weaker test (the
-``paced_*`` settings: a pacemaker's spike changes size over a day).
+``paced_*`` settings: a pacemaker's spike changes size over a day, and noise
+rides on the baseline before it).
 
 :class:`PacingDetector` takes the signal block by block with the R peaks found
 so far and returns each beat as soon as the signal to the end of its window
@@ -198,16 +199,19 @@ class PacingConfig:
     #: ... until ``hold_beats`` beats have passed without that
     hold_beats: int = 300
     #: while the patient is paced, a beat is paced with a weaker spike too
-    #: (a pacemaker's spike varies in size over a day): these replace
-    #: ``max_width_s``, ``min_prominence_mv`` and ``min_share`` for it
+    #: (a pacemaker's spike varies in size over a day, noise rides on the
+    #: baseline): these replace ``max_width_s``, ``min_prominence_mv``,
+    #: ``min_share``, ``pre_ratio`` and ``post_ratio`` for it
     paced_max_width_s: float = 0.016
     paced_min_prominence_mv: float = 0.1
     paced_min_share: float = 0.05
+    paced_pre_ratio: float = 0.75
+    paced_post_ratio: float = 0.25
 
     def __post_init__(self) -> None:
         for name in ("side_s", "max_width_s", "min_prominence_mv", "pre_ratio", "post_ratio",
                      "min_share", "paced_max_width_s", "paced_min_prominence_mv",
-                     "paced_min_share"):
+                     "paced_min_share", "paced_pre_ratio", "paced_post_ratio"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise InvalidParameterError(f"{name} must be a positive number, got {value!r}")
@@ -251,10 +255,10 @@ class PacingConfig:
         p[SP_MIN_PROM] = self.paced_min_prominence_mv if paced else self.min_prominence_mv
         p[SP_PRE_FAR] = samples(self.pre_s[0], least=2)
         p[SP_PRE_NEAR] = min(samples(self.pre_s[1], least=1), p[SP_PRE_FAR])
-        p[SP_PRE_RATIO] = self.pre_ratio
+        p[SP_PRE_RATIO] = self.paced_pre_ratio if paced else self.pre_ratio
         p[SP_POST_NEAR] = samples(self.post_s[0], least=1)
         p[SP_POST_FAR] = max(samples(self.post_s[1]), p[SP_POST_NEAR])
-        p[SP_POST_RATIO] = self.post_ratio
+        p[SP_POST_RATIO] = self.paced_post_ratio if paced else self.post_ratio
         p[SP_MIN_SHARE] = self.paced_min_share if paced else self.min_share
         return p
 
