@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +85,8 @@ class BeatsBenchResult:
     labelled: dict[str, LabelledRecord]
     gross: dict[str, GrossScore]
     speed: dict[str, float]
+    #: paced records: reference '/' and 'f' beats labelled Q (benchmarks._pacing_bench)
+    paced: dict = field(default_factory=dict)
 
 
 def record_sets(names: list[str]) -> dict[str, list[str]]:
@@ -170,8 +172,11 @@ def run_beats_bench(
         for key, rs in record_sets(names).items()
         if rs
     }
+    from benchmarks._pacing_bench import paced_figures
+
+    paced = {r: paced_figures(db, labelled[r]) for r in names if r in PACED_MITDB_RECORDS}
     sp = {}
     if speed:
         ds2 = [labelled[r] for r in DS2 if r in labelled] or list(labelled.values())
         sp = measure_speed(ds2, db)
-    return BeatsBenchResult(scores=scores, labelled=labelled, gross=gross, speed=sp)
+    return BeatsBenchResult(scores=scores, labelled=labelled, gross=gross, speed=sp, paced=paced)

@@ -146,10 +146,14 @@ def beats_markdown(result: BeatsBenchResult, meta: dict, machine: dict, command:
         rows = []
         for r in paced:
             syms = result.labelled[r].symbols
-            rows.append([r, str(len(syms))] + [str(syms.count(c)) for c in "NAVFQ"])
+            f = result.paced.get(r)
+            rows.append([r, str(len(syms))] + [str(syms.count(c)) for c in "NAVFQ"]
+                        + ([_f(f.paced_q_pct, 1), _f(f.other_q_pct, 1)] if f else ["-", "-"]))
         lines += ["## Paced records (not scored by EC57 for VEB/SVEB)", "",
-                  markdown_table(["record", "beats", "N", "A", "V", "F", "Q"], rows), "",
-                  "Paced beats are not recognised as such yet: they should be Q.", ""]
+                  markdown_table(["record", "beats", "N", "A", "V", "F", "Q", "ref '/'+'f' as Q %",
+                                  "other ref beats as Q %"], rows), "",
+                  "Paced beats are labelled Q by the pacemaker-spike detector (`dsp.PacingDetector`; "
+                  "reference beats paired within 150 ms; see pacing_mitdb.md).", ""]
     lines += _machine_lines(machine)
     return "\n".join(lines)
 

@@ -20,6 +20,8 @@
                        end (DS2, DS1, all records) and the speed of classifying 24 h
   holter bench rhythm  AF episode / duration Se and +P (epic style) and
                        ventricular couplets / runs (rxr style)
+  holter bench pacing  paced beats labelled Q on the paced records, and beats
+                       called paced on the 44 others (must be none)
   holter bench worker  alerts per second 1, 2, 4 holter cloud worker processes
                        drain from a pre-loaded broker queue into PostgreSQL
   holter bench store   alerts per second one writer stores into PostgreSQL and
@@ -116,6 +118,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
             "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
         )
         lab.add_argument("--write", action="store_true", help=f"write {name}_mitdb.md and .json")
+    pacing = sub.add_parser(
+        "pacing", help="paced beats labelled Q (102, 104, 107, 217) and none on the 44 others"
+    )
+    pacing.add_argument("--db", type=Path, help="MIT-BIH folder (default: mitdb, HOLTER_PHYSIONET_DIR)")
+    pacing.add_argument("--records", help="comma-separated record names (default: all 48)")
+    pacing.add_argument(
+        "--out", type=Path, help="results folder for --write (default: benchmarks/results)"
+    )
+    pacing.add_argument("--write", action="store_true", help="write pacing_mitdb.md and .json")
     st = sub.add_parser(
         "st", help="ST error / episodes on MIT-BIH with known shifts, bw false episodes, QT vs q1c"
     )
@@ -430,8 +441,23 @@ def _run_gateway(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_pacing(args: argparse.Namespace) -> int:
+    from benchmarks import _pacing_bench as pb
+
+    db = args.db if args.db is not None else require_physionet_dir("mitdb")
+    records = [r.strip() for r in args.records.split(",") if r.strip()] if args.records else None
+    result = pb.run_pacing_bench(db, records, _progress)
+    print(pb.pacing_text(result))
+    if args.write:
+        _write(args, "pacing_mitdb", lambda m: pb.pacing_markdown(result, m, _command()),
+               lambda m: pb.pacing_json(result, m))  # fmt: skip
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the chosen benchmark; returns the exit status."""
+    if args.bench == "pacing":
+        return _run_pacing(args)
     if args.bench == "st":
         return _run_st(args)
     if args.bench in ("hrv", "risk", "delineation"):

@@ -24,6 +24,7 @@ from dsp._hrv import (
     hrv_time_domain,
     lomb_psd,
 )
+from dsp._pacing import PacedBeats, PacingConfig, PacingDetector, detect_pacing
 from dsp._prsa import PrsaResult, deceleration_capacity
 from dsp._qrs import QrsConfig, QrsDetector, QrsResult, QrsUpdate, analyze_qrs, detect_qrs
 from dsp._qt import QtIntervals, QtRrRelation, measure_qt, qt_rr_relation
@@ -55,6 +56,9 @@ __all__ = [
     "HrvTimeDomain",
     "InvalidParameterError",
     "InvalidSignalError",
+    "PacedBeats",
+    "PacingConfig",
+    "PacingDetector",
     "PrsaResult",
     "QrsConfig",
     "QrsDetector",
@@ -77,6 +81,7 @@ __all__ = [
     "circadian_profile",
     "deceleration_capacity",
     "delineate_beats",
+    "detect_pacing",
     "detect_qrs",
     "ectopy_summary",
     "extract_beat_features",

@@ -15,6 +15,7 @@ import numpy as np
 
 import dsp
 from dsp._rhythm import RhythmAnalysis, analyze_rhythm
+from edge._paced import PacedOverride
 from firmware_bridge import RecordInfo
 from models import BeatClassifier
 
@@ -77,6 +78,7 @@ class BeatLabeller:
         self._last = -1
         self._peaks: list[np.ndarray] = []
         self._classes: list[str] = []
+        self._paced = PacedOverride()  # paced beats are Q
 
     def __call__(self, record: RecordInfo, block: np.ndarray, r_peaks: np.ndarray) -> None:
         """The ``on_block`` hook of :func:`edge.stream_chunks`."""
@@ -88,6 +90,7 @@ class BeatLabeller:
         peaks = peaks[peaks > self._last]
         if peaks.size:
             self._last = int(peaks[-1])
+        self._paced.feed(self._fs_hz, record.n_leads, block, peaks)
         feats = self._extractor.feed(block, peaks)
         self._classify(feats)
 
@@ -97,7 +100,7 @@ class BeatLabeller:
         classifier = self._classifier or shared_classifier()
         labels = classifier.classify(feats)
         self._peaks.append(labels.r_peaks)
-        self._classes.extend(labels.classes)
+        self._classes.extend(self._paced.apply(labels.r_peaks, labels.classes))
 
     def finish(self, r_peaks: np.ndarray, unusable: np.ndarray) -> LabelledBeats:
         """Label the last beats and analyse the rhythm.
@@ -110,6 +113,7 @@ class BeatLabeller:
             Stretches where no lead was usable.
         """
         if self._extractor is not None:
+            self._paced.finish()
             self._classify(self._extractor.finish())
         got = np.concatenate(self._peaks) if self._peaks else np.zeros(0, np.int64)
         by_peak = dict(zip(got.tolist(), self._classes, strict=True))

@@ -35,6 +35,7 @@ import dsp
 from dsp._rhythm import C_S, C_V, CLASSES, RhythmConfig, analyze_rhythm
 from edge._config import AlertThresholds
 from edge._labels import shared_classifier
+from edge._paced import PacedOverride
 from edge._payload import AlertType
 from edge._payload_evidence import SummaryKind
 from edge._rules import AlertDraft, AlertRules, Observation
@@ -146,6 +147,7 @@ class PatientPipeline:
         self._classifier = classifier
         self._detector = dsp.QrsDetector(fs_hz=self.fs_hz, n_leads=self.n_leads)
         self._extractor = dsp.BeatFeatureExtractor(self.fs_hz, self.n_leads, lookback_s=8.0)
+        self._paced = PacedOverride()  # paced beats are Q
         t = self.thresholds
         self._rhythm_cfg = RhythmConfig(
             af_min_s=t.af_min_s, vt_rate_bpm=t.vt_rate_bpm, sustained_s=t.sustained_vt_s,
@@ -239,16 +241,19 @@ class PatientPipeline:
         peaks = r_peaks[r_peaks > self._last_decided]
         if peaks.size:
             self._last_decided = int(peaks[-1])
+        self._paced.feed(self.fs_hz, self.n_leads, block, peaks)
         feats = self._extractor.feed(block, peaks)
         self._classify(feats)
         if final:
+            self._paced.finish()
             self._classify(self._extractor.finish())
 
     def _classify(self, feats) -> None:
         if feats.n_beats == 0:
             return
         labels = (self._classifier or shared_classifier()).classify(feats)
-        codes = np.array([_CODE[c] for c in labels.classes], np.int8)
+        classes = self._paced.apply(labels.r_peaks, labels.classes)
+        codes = np.array([_CODE[c] for c in classes], np.int8)
         self._peaks.extend(np.asarray(labels.r_peaks, np.int64))
         self._codes.extend(codes)
 
