@@ -191,3 +191,47 @@ def score_runs(
 
         out[kind] = RunCounts(len(r), hit(r, t), len(t), hit(t, r))
     return out
+
+
+#: Why a test run matched no reference run of its kind (see :func:`false_run_causes`).
+RUN_FP_CAUSES = ("other_length", "extra_beat", "false_v")
+
+
+def false_run_causes(
+    ref_samples: Sequence[int], ref_symbols: Sequence[str], ref_runs: dict[str, np.ndarray],
+    test_runs: dict[str, np.ndarray], test_samples: np.ndarray, fs_hz: float,
+    start_s: float = 300.0, window_s: float = 0.15,
+) -> dict[str, dict[str, int]]:
+    """Each false test run (no reference run of its kind overlaps it) by its first cause.
+
+    * ``other_length``: a reference run of another kind overlaps it (a run split or
+      merged, or one beat more or less);
+    * ``extra_beat``: one of its beats has no reference beat within ``window_s``
+      (the QRS detector fired on noise or a T wave);
+    * ``false_v``: every beat matches a reference beat and one is not ventricular
+      (a classifier error).
+    """
+    lo, w = start_s * fs_hz, window_s * fs_hz
+    beats = [(int(s), y) for s, y in zip(ref_samples, ref_symbols, strict=True) if y in _BEATS]
+    rs = np.array([b[0] for b in beats], np.int64)
+    out = {k: dict.fromkeys(RUN_FP_CAUSES, 0) for k in RUN_KINDS}
+
+    def overlaps(s, e, runs):
+        return any(s2 - w <= e and e2 + w >= s for s2, e2 in runs)
+
+    for kind in RUN_KINDS:
+        for s, e in test_runs[kind]:
+            if s < lo or overlaps(s, e, ref_runs[kind]):
+                continue
+            if any(overlaps(s, e, ref_runs[k]) for k in RUN_KINDS if k != kind):
+                out[kind]["other_length"] += 1
+                continue
+            i0, i1 = np.searchsorted(test_samples, [s, e])
+            syms = []
+            for b in test_samples[i0 : i1 + 1]:
+                j = int(np.searchsorted(rs, b))
+                near = [k for k in (j - 1, j) if 0 <= k < rs.size and abs(rs[k] - b) <= w]
+                syms.append(beats[near[0]][1] if near else None)
+            cause = "extra_beat" if None in syms else "false_v"
+            out[kind][cause] += 1
+    return out

@@ -7,13 +7,13 @@ of a ``.hol`` file are written (MIT-BIH aux notes).
 
 Detectors (thresholds in :class:`RhythmConfig`):
 
-* atrial fibrillation: RR irregularity. The successive difference
-  ``|RR_j - RR_k| / mean(RR_j, RR_k)`` of consecutive intervals whose beats
-  are N or S (intervals touching a ventricular, fusion or unclassified beat
-  are skipped over); its median over a centred window of ``af_window`` intervals must
-  reach ``af_on`` to enter AF and fall below ``af_off`` to leave it; episodes
-  shorter than ``af_min_s`` are dropped and gaps shorter than ``af_merge_s``
-  closed. Atrial activity is not used yet.
+* atrial fibrillation: RR irregularity of the intervals between two N beats
+  (intervals touching a V, F, Q beat, and S unless ``af_keep_s``, are left
+  out), robust to isolated ectopic beats and to bigeminal patterns, with
+  hysteresis (``af_on`` / ``af_off``), episodes of at least ``af_min_s``, gaps
+  below ``af_merge_s`` closed and edges placed at the boundary beat; see
+  :mod:`dsp._rhythm_af`. Atrial activity is not used: atrial flutter with
+  variable conduction is as irregular as AF here.
 * ventricular runs: ``>= 3`` consecutive V beats; ventricular tachycardia when
   faster than ``vt_rate_bpm`` (NSVT below ``sustained_s``, sustained VT from
   it), idioventricular rhythm otherwise; two consecutive V beats are a couplet.
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dsp._exceptions import InvalidParameterError, InvalidSignalError
-from dsp._numba_config import njit
+from dsp._rhythm_af import af_episodes, af_irregularity
 
 #: Beat classes, in code order.
 CLASSES = ("N", "S", "V", "F", "Q")
@@ -62,11 +62,22 @@ RHYTHM_STATES = tuple(RHYTHM_AUX)
 
 @dataclass(frozen=True)
 class RhythmConfig:
-    """Thresholds of the rhythm detectors (physical units)."""
+    """Thresholds of the rhythm detectors (physical units).
+
+    The AF settings (``af_*``) were chosen on the MIT-BIH DS1 records only
+    (201 and 203 hold AF, the 20 others must stay free of it): ``af_on`` is the
+    lowest threshold, in steps of 0.01 with ``af_off = af_on - 0.03``, at which no
+    DS1 record without AF gets an AF episode (0.09 gave 108 and 115 three) -- see
+    benchmarks/results/rhythm_mitdb.md.
+    ``af_keep_s`` keeps intervals touching an S beat in the AF measure (off:
+    blocked and bigeminal premature atrial beats then cannot fake AF; the
+    committed classifier calls few AF beats S).
+    """
 
     af_window: int = 32
-    af_on: float = 0.15
-    af_off: float = 0.10
+    af_on: float = 0.10
+    af_off: float = 0.07
+    af_keep_s: bool = False
     af_min_s: float = 30.0
     af_merge_s: float = 10.0
     vt_rate_bpm: float = 100.0
@@ -141,24 +152,6 @@ class RhythmAnalysis:
                 out.append((int(r_peaks[i]), RHYTHM_AUX[name]))
             prev = s
         return out
-
-
-@njit
-def centred_median(values, valid, half):  # pragma: no cover
-    """Median of the valid values in ``[i - half, i + half]`` for each i (NaN if none)."""
-    n = values.size
-    out = np.empty(n)
-    buf = np.empty(2 * half + 1)
-    for i in range(n):
-        lo = max(0, i - half)
-        hi = min(n, i + half + 1)
-        m = 0
-        for j in range(lo, hi):
-            if valid[j]:
-                buf[m] = values[j]
-                m += 1
-        out[i] = np.median(buf[:m]) if m > 0 else np.nan
-    return out
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -249,27 +242,24 @@ def analyze_rhythm(
     # segments of beats joined by usable intervals
     segments = _segments(iv_ok, noise_beat)
     # ventricular runs and couplets, SVT
-    for i0, i1 in _runs(code == C_V):
-        for a, b in _split(i0, i1, segments):
-            length = b - a
-            if length == 2:
-                add("COUPLET", a, b - 1)
-            elif length >= 3:
-                dur = t_s[b - 1] - t_s[a]
-                rate = 60.0 * (length - 1) / dur if dur > 0 else np.inf
-                if rate > cfg.vt_rate_bpm:
-                    add("VT", a, b - 1, sustained=dur >= cfg.sustained_s)
-                    state_sets["VT"][a:b] = True
-                else:
-                    add("IVR", a, b - 1)
-                    state_sets["IVR"][a:b] = True
-    for i0, i1 in _runs(code == C_S):
-        for a, b in _split(i0, i1, segments):
-            if b - a >= 3:
-                dur = t_s[b - 1] - t_s[a]
-                if dur > 0 and 60.0 * (b - a - 1) / dur > cfg.svt_rate_bpm:
-                    add("SVTA", a, b - 1)
-                    state_sets["SVTA"][a:b] = True
+    for a, b in _class_runs(code, C_V, segments):
+        length = b - a
+        if length == 2:
+            add("COUPLET", a, b - 1)
+        elif length >= 3:
+            dur = t_s[b - 1] - t_s[a]
+            rate = 60.0 * (length - 1) / dur if dur > 0 else np.inf
+            if rate > cfg.vt_rate_bpm:
+                add("VT", a, b - 1, sustained=dur >= cfg.sustained_s)
+                state_sets["VT"][a:b] = True
+            else:
+                add("IVR", a, b - 1)
+                state_sets["IVR"][a:b] = True
+    for a, b in _class_runs(code, C_S, segments):
+        dur = t_s[b - 1] - t_s[a]
+        if b - a >= 3 and dur > 0 and 60.0 * (b - a - 1) / dur > cfg.svt_rate_bpm:
+            add("SVTA", a, b - 1)
+            state_sets["SVTA"][a:b] = True
     # bigeminy / trigeminy
     for kind, period in (("B", 2), ("T", 3)):
         for a, b in _allorhythmia(code, period, cfg.bigeminy_cycles, segments):
@@ -280,8 +270,8 @@ def analyze_rhythm(
         add("PAUSE", int(j), int(j) + 1)
         state_sets["PAUSE"][j] = True
     # atrial fibrillation
-    irr = _af_irregularity(rr, iv_ok, code, cfg.af_window)
-    for a, b in _af_episodes(irr, t_s, segments, cfg):
+    irr, d1 = af_irregularity(rr, iv_ok, code, cfg.af_window, cfg.af_keep_s)
+    for a, b in af_episodes(irr, d1, t_s, segments, cfg):
         add("AFIB", a, b)
         state_sets["AFIB"][a : b + 1] = True
     # bradycardia / tachycardia (outside AF, VT, SVT)
@@ -331,108 +321,36 @@ def _segments(iv_ok: np.ndarray, noise_beat: np.ndarray) -> np.ndarray:
     return seg
 
 
-def _split(i0: int, i1: int, seg: np.ndarray) -> list[tuple[int, int]]:
-    """Split [i0, i1) where the segment changes; drop noise beats."""
-    out = []
-    a = i0
-    for i in range(i0 + 1, i1 + 1):
-        if i == i1 or seg[i] != seg[a]:
-            if seg[a] >= 0:
-                out.append((a, i))
-            a = i
-    return out
+def _class_runs(code: np.ndarray, cls: int, seg: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) ranges of consecutive beats of class `cls` in one segment (noise dropped)."""
+    mask = (code == cls) & (seg >= 0)
+    n = mask.size
+    if n == 0:
+        return []
+    cont = np.zeros(n, bool)  # beat i continues the run of beat i - 1
+    cont[1:] = mask[1:] & mask[:-1] & (seg[1:] == seg[:-1])
+    starts = np.flatnonzero(mask & ~cont)
+    last = np.flatnonzero(mask & ~np.concatenate((cont[1:], [False])))
+    return list(zip(starts.tolist(), (last + 1).tolist(), strict=True))
 
 
 def _allorhythmia(code, period, min_cycles, seg):
     """Beat ranges (inclusive) of >= min_cycles cycles: period-1 non-V then one V."""
-    n = code.size
-    out = []
     v = np.flatnonzero(code == C_V)
+    out: list[tuple[int, int]] = []
     if v.size < 2:
         return out
-    i = 0
-    while i < v.size:
-        j = i
-        while (
-            j + 1 < v.size
-            and v[j + 1] - v[j] == period
-            and seg[v[j]] == seg[v[j + 1]] >= 0
-            and np.all(code[v[j] + 1 : v[j + 1]] != C_V)
-        ):
-            j += 1
-        cycles = j - i  # V-to-V gaps of the right length
-        if cycles >= min_cycles and v[i] - period + 1 >= 0:
-            a = max(v[i] - (period - 1), 0)
-            if seg[a] == seg[v[i]] and np.all(code[a : v[i]] != C_V):
-                out.append((int(a), int(v[j])))
-            else:
-                out.append((int(v[i]), int(v[j])))
-        i = j + 1
-    return [(a, b) for a, b in out if b < n]
-
-
-def _af_irregularity(rr, iv_ok, code, window):
-    """Centred median of the normalised successive difference of the NN intervals.
-
-    Intervals touching a V, F or Q beat are left out and the successive
-    difference is taken between consecutive remaining intervals (within one
-    noise-free segment), so frequent ventricular ectopy neither fakes AF
-    in sinus rhythm nor hides the irregularity of AF. S beats stay in: the
-    classifier calls many AF beats S, and leaving them out hid AF in the DS1
-    AF records; the price is that very frequent atrial ectopy (more than about
-    one beat in eight) looks irregular enough to be called AF. The median runs over
-    ``window`` intervals around each one and needs a third of them valid.
-    """
-    m = rr.size
-    out = np.full(m, np.nan)
-    if m < 2:
-        return out
-    sup = (code == C_N) | (code == C_S)
-    ok = iv_ok & sup[:-1] & sup[1:]
-    idx = np.flatnonzero(ok)
-    if idx.size < 2:
-        return out
-    # consecutive NN intervals in one segment (no noise or unusable interval between)
-    broken = np.concatenate(([0], np.cumsum(~iv_ok)))
-    same = broken[idx[1:]] == broken[idx[:-1]]
-    a, b = rr[idx[:-1]], rr[idx[1:]]
-    d = np.zeros(m)
-    valid = np.zeros(m, bool)
-    d[idx[1:]] = np.abs(b - a) / (0.5 * (a + b))
-    valid[idx[1:]] = same
-    med = centred_median(d, valid, window // 2)
-    half = window // 2
-    csum = np.concatenate(([0], np.cumsum(valid)))
-    pos = np.arange(m)
-    n_valid = csum[np.minimum(pos + half + 1, m)] - csum[np.maximum(pos - half, 0)]
-    med[n_valid < (2 * half + 1) / 3.0] = np.nan
-    return med
-
-
-def _af_episodes(irr, t_s, seg, cfg):
-    n = t_s.size
-    if n < 2:
-        return []
-    on = np.zeros(n, bool)
-    state = False
-    for j in range(irr.size):
-        v = irr[j]
-        if np.isnan(v) or seg[j + 1] < 0 or seg[j] != seg[j + 1]:
-            state = False
-        elif state:
-            state = v >= cfg.af_off
+    # consecutive V beats `period` apart in one segment: one cycle (nothing but non-V between)
+    link = (np.diff(v) == period) & (seg[v[:-1]] == seg[v[1:]]) & (seg[v[:-1]] >= 0)
+    for i, j in _runs(link):  # links i..j-1 join the V beats v[i]..v[j]
+        if j - i < min_cycles or v[i] - period + 1 < 0:
+            continue
+        a = int(v[i]) - (period - 1)  # the cycle's first (non-V) beats
+        if seg[a] == seg[v[i]] and (i == 0 or v[i - 1] < a):
+            out.append((a, int(v[j])))
         else:
-            state = v >= cfg.af_on
-        if state:
-            on[j] = on[j + 1] = True
-    runs = [(a, b - 1) for a, b in _runs(on)]
-    merged: list[list[int]] = []
-    for a, b in runs:
-        if merged and t_s[a] - t_s[merged[-1][1]] < cfg.af_merge_s and seg[a] == seg[merged[-1][1]]:
-            merged[-1][1] = b
-        else:
-            merged.append([a, b])
-    return [(a, b) for a, b in merged if t_s[b] - t_s[a] >= cfg.af_min_s]
+            out.append((int(v[i]), int(v[j])))
+    return out
 
 
 def _rate_runs(rr, iv_ok, k, test, seg):
@@ -448,9 +366,11 @@ def _rate_runs(rr, iv_ok, k, test, seg):
     full = (cok[k:] - cok[:-k]) == k
     with np.errstate(divide="ignore"):
         bpm = 60.0 / mean
-    hit = np.zeros(m + 1, bool)  # per beat
-    for j in np.flatnonzero(full & test(bpm)):
-        hit[j : j + k + 1] = True
+    cover = np.zeros(m + 2, np.int64)  # window j covers beats j..j+k
+    starts = np.flatnonzero(full & test(bpm))
+    np.add.at(cover, starts, 1)
+    np.add.at(cover, starts + k + 1, -1)
+    hit = np.cumsum(cover[: m + 1]) > 0  # per beat
     for a, b in _runs(hit):
         out.append((a, b - 1))
     return out
