@@ -32,7 +32,7 @@ from edge._labels import BeatLabeller, LabelledBeats
 from edge._stream import ProgressCallback, RecordBeats, detect_record
 from firmware_bridge import RecordInfo
 
-__all__ = ["HolterAnalysis", "analyze_record", "hr_trend", "qt_intervals"]
+__all__ = ["HolterAnalysis", "analyze_record", "hr_trend", "in_episodes", "qt_intervals"]
 
 #: Width of one heart-rate / ST trend bin, s.
 TREND_BIN_S = 300.0
@@ -180,11 +180,24 @@ def _qtc_summary(measures: dict[str, np.ndarray], classes: np.ndarray) -> float 
     return float(np.median(values)) if values.size else None
 
 
+def in_episodes(r_peaks: np.ndarray, episodes) -> np.ndarray:
+    """Which beats lie inside one of `episodes` (first to last beat, inclusive)."""
+    inside = np.zeros(r_peaks.size, bool)
+    for ep in episodes:
+        inside |= (r_peaks >= ep.start_sample) & (r_peaks <= ep.end_sample)
+    return inside
+
+
 def _st_episodes(measures: dict[str, np.ndarray], r_peaks: np.ndarray, classes: np.ndarray,
-                 fs_hz: float) -> tuple:
-    """ST episodes on the normal beats only (an ectopic beat's ST segment is not ischaemia)."""
+                 fs_hz: float, af_episodes=()) -> tuple:
+    """ST episodes on the normal beats outside atrial fibrillation only.
+
+    An ectopic beat's ST segment is not ischaemia; in AF there is no
+    isoelectric PR segment to measure the ST level against (f waves), so the
+    deviations found there are not ST changes either.
+    """
     st = measures.get("st_uv")
-    normal = classes == "N"
+    normal = (classes == "N") & ~in_episodes(r_peaks, af_episodes)
     if st is None or normal.sum() < 2:
         return ()
     return tuple(dsp.find_st_episodes(st[normal], r_peaks[normal], fs_hz))
@@ -263,7 +276,8 @@ def analyze_record(
         start_time_of_day_s=_time_of_day_s(record), record_duration_s=record.duration_s,
     )
     classes = np.asarray(labels.classes)
-    st_episodes = _st_episodes(measures, beats.r_peaks, classes, fs)
+    st_episodes = _st_episodes(measures, beats.r_peaks, classes, fs,
+                               labels.rhythm.of_kind("AFIB"))
     analysed_s = max(0.0, record.duration_s - beats.unusable_s)
     af_burden = _af_burden_pct(labels, fs, analysed_s)
     qtc = _qtc_summary(measures, classes)

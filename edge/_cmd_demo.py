@@ -219,6 +219,8 @@ def _loop(args: argparse.Namespace, record_path: Path) -> int:
         f"  received      {len(unique)} alerts: "
         + (", ".join(f"{n} {t}" for t, n in sorted(by_type.items())) or "none"),
     ]
+    if result.report is not None:
+        lines.append(f"  report        {result.report} (the recording's 24-hour report, and report.json)")
     if result.stored is None:
         lines.append("  aggregator    skipped (the embedded broker has no MQTT 5 shared subscriptions)")
     else:

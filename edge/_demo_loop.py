@@ -79,6 +79,7 @@ class DemoResult:
     stored: int | None = None
     dashboard: str | None = None
     login: tuple[str, str] | None = None
+    report: Path | None = None  # the recording's 24-hour report (report.html), if written
     seconds: float = 0.0
 
 
@@ -195,6 +196,7 @@ def run_loop(record: Path, speed: float, broker_url: str | None, data_dir: Path,
                 time.sleep(0.1)
             result.alerts_sent = gateway.counts["alerts"]
             result.summaries_sent = gateway.counts["summaries"]
+            result.report = next(iter(sorted(config.data_dir.glob("reports/*/*/report.html"))), None)
         finally:
             gateway.stop()
         deadline = time.monotonic() + 10

@@ -33,6 +33,7 @@ import numpy as np
 
 import dsp
 from dsp._rhythm import C_S, C_V, CLASSES, RhythmConfig, analyze_rhythm
+from edge._analyze import in_episodes
 from edge._config import AlertThresholds
 from edge._labels import shared_classifier
 from edge._paced import PacedOverride
@@ -304,8 +305,10 @@ class PatientPipeline:
         r_w, c_w, bad = self._window()
         observations: list[Observation] = []
         last_beat = int(r_w[-1]) if r_w.size else -1
+        af_beats = np.zeros(r_w.size, bool)
         if r_w.size >= 2:
             rhythm = analyze_rhythm(r_w, c_w, self.fs_hz, bad, self._rhythm_cfg)
+            af_beats = in_episodes(r_w, rhythm.of_kind("AFIB"))
             for ep in rhythm.episodes:
                 kind = _RHYTHM_KINDS.get(ep.kind)
                 if kind is None:
@@ -321,7 +324,9 @@ class PatientPipeline:
             self._track_af(rhythm, r_w)
         observations.extend(self._early)
         self._early.clear()
-        observations.extend(self._st_observations(r_w, c_w, final))
+        # ST on normal beats outside AF (no isoelectric PR segment there), as holter analyze
+        observations.extend(self._st_observations(
+            r_w, np.where(af_beats, np.int8(_CODE["Q"]), c_w), final))
         observations.extend(self._technical(bad, final))
         horizon = self.n_samples if not final else self.n_samples + 2**40
         drafts = self.rules.observe(observations, horizon)

@@ -62,6 +62,8 @@ class TestLoop:
         assert sent == received == stored == len(printed) > 0
         assert {"af_onset", "nsvt", "pause"} <= set(printed)
         assert re.search(r"dashboard\s+http://127\.0\.0\.1:\d+/ \(user demo-", text)
+        report = Path(re.search(r"report\s+(\S+report\.html) ", text).group(1))
+        assert report.stat().st_size > 10_000 and (report.parent / "report.json").exists()
 
     def test_bad_broker_url_is_one_line_exit_2(self, sample_record, capsys):
         assert main(["demo", "--record", str(sample_record), "--broker", "http://x"]) == 2
