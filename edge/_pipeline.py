@@ -83,6 +83,11 @@ class PipelineSummary:
     num: Mapping[str, int | float] = field(default_factory=dict)
 
 
+def _overlap_s(episodes: list[tuple[int, int]], lo: int, hi: int, fs_hz: float) -> float:
+    """Seconds of the [start, end] sample stretches inside [lo, hi)."""
+    return sum(max(0, min(e, hi) - max(s, lo)) for s, e in episodes) / fs_hz
+
+
 class _Growing:
     """An append-only 1-D array with amortised O(1) appends."""
 
@@ -173,6 +178,7 @@ class PatientPipeline:
         self._risk_model = None  # models.RiskModel once loaded, False if it cannot be
         self._af_before_s = 0.0
         self._af_prev: list[tuple[int, int]] = []
+        self._af_counted_to = 0  # AF before this sample is in _af_before_s
         self._quality_done = 0
         self.finished = False
         self.n_alerts = 0
@@ -319,6 +325,8 @@ class PatientPipeline:
                 if kind == "PAUSE":
                     nums = {"pause_ms": round((ep.end_sample - ep.start_sample) * 1000.0 / self.fs_hz)}
                     ongoing = False
+                elif kind == "AFIB":  # the window's beat count is not an episode's (it can last hours)
+                    nums = {"rate_bpm": nums["rate_bpm"]}
                 observations.append(Observation(kind, int(ep.start_sample), int(ep.end_sample),
                                                 ongoing, nums))
             self._track_af(rhythm, r_w)
@@ -337,16 +345,20 @@ class PatientPipeline:
     def _track_af(self, rhythm, r_w: np.ndarray) -> None:
         """AF seconds and monitored seconds so far (for the AF burden of an offset alert).
 
-        The window's AF episodes count in full; an episode that has slid out of
-        the window since the last analysis is added to the running total.
+        The signal before the analysis window has left it for good: its AF time,
+        as the last analysis that still saw it found it, is added to a running
+        total once; the window's own AF time is added afresh at each analysis.
+        An episode longer than the window counts in full.
         """
         self.rules.monitored_s = self.n_samples / self.fs_hz
         window_start = int(r_w[0]) if r_w.size else self.n_samples
-        gone = [e for e in self._af_prev if e[1] < window_start]
-        self._af_before_s += sum(e[1] - e[0] for e in gone) / self.fs_hz
+        if window_start > self._af_counted_to:
+            self._af_before_s += _overlap_s(self._af_prev, self._af_counted_to, window_start,
+                                            self.fs_hz)
+            self._af_counted_to = window_start
         self._af_prev = [(e.start_sample, e.end_sample) for e in rhythm.of_kind("AFIB")]
-        in_window = sum(e[1] - e[0] for e in self._af_prev)
-        self.rules.af_s = self._af_before_s + in_window / self.fs_hz
+        self.rules.af_s = self._af_before_s + _overlap_s(self._af_prev, self._af_counted_to,
+                                                         2**62, self.fs_hz)
 
     def _st_observations(self, r_w: np.ndarray, c_w: np.ndarray, final: bool) -> list[Observation]:
         due = self.n_samples // self._st_every

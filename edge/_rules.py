@@ -16,8 +16,9 @@ alert                     raised when                                  severity
 ``sustained_vt``          a ventricular run reaches ``sustained_vt_s``  critical
                           (raised while it goes on, after its nsvt)
 ``af_onset``              an AF episode has lasted ``af_min_s``        warning
-``af_offset``             that episode has ended (duration, burden);   info
-                          only after its onset alert was sent
+``af_offset``             that episode has ended and AF has not        info
+                          resumed for 10 s (duration, burden); only
+                          after its onset alert was sent
 ``pause``                 an RR interval >= ``pause_s``                warning;
                                                                        critical
                                                                        from
@@ -39,8 +40,11 @@ Debounce: the duration conditions above (an episode must last before it is
 reported; noise never makes an episode, see :mod:`dsp._rhythm`). Rate limit:
 one alert of a type per ``rate_limit_s`` of signal time per patient
 (``critical_rate_limit_s`` for critical ones); the ones held back are counted
-and the next alert of that type carries the count (``suppressed``). An
-``af_offset`` whose onset was sent is never held back.
+and the next alert of that type carries the count (``suppressed``). An alert
+about a condition that is still going on (AF, sustained VT, brady- or
+tachycardia, ST, lead off) is only delayed: it goes out as soon as the limit
+allows if the episode has not ended by then. An ``af_offset`` whose onset was
+sent is never held back.
 
 Pure logic: no I/O, no clock (times come from the signal), so it is tested
 sample by sample.
@@ -49,7 +53,7 @@ sample by sample.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from edge._config import AlertThresholds
 from edge._payload import AlertType, Severity
@@ -67,6 +71,13 @@ _JOIN_S = {"AFIB": 10.0, "SBR": 5.0, "TACH": 5.0, "ST": 10.0, "LEAD_OFF": 2.0,
 #: Alerts whose numbers carry no ``duration_ms`` (a pause has ``pause_ms``; a risk
 #: rise is an instant).
 _NO_DURATION = frozenset({AlertType.PAUSE, AlertType.RISK_RISE, AlertType.VT})
+#: Alerts about a condition that goes on (AF, sustained VT, a slow or fast rate, ST,
+#: lead off): held back by the rate limit, they are sent once the limit allows if the
+#: episode still goes on then, instead of being dropped (a patient in AF for hours
+#: after a short first episode would otherwise never be reported).
+_HELD_WHILE_ONGOING = frozenset({AlertType.AF_ONSET, AlertType.SUSTAINED_VT,
+                                 AlertType.BRADYCARDIA, AlertType.TACHYCARDIA,
+                                 AlertType.ST_EPISODE, AlertType.LEAD_OFF})
 #: Tracked episodes that ended this long ago (signal time) are forgotten.
 _FORGET_S = 900.0
 
@@ -131,6 +142,7 @@ class AlertRules:
         self._suppressed: dict[AlertType, int] = {}
         self.monitored_s = 0.0
         self.af_s = 0.0
+        self._horizon = 0  # the newest sample analysed
 
     def ms(self, sample: int) -> int:
         """UTC epoch milliseconds of a sample index."""
@@ -148,6 +160,13 @@ class AlertRules:
         join = round(_JOIN_S.get(obs.kind, 0.0) * self.fs_hz)
         for ep in self._episodes:
             if ep.kind == obs.kind and obs.start_sample <= ep.end + join and obs.end_sample >= ep.start - join:
+                if AlertType.AF_OFFSET in ep.sent:
+                    # closed: a later window may see its AF again (its start clipped
+                    # by the window); what comes after the offset is a new episode
+                    if obs.end_sample <= ep.end:
+                        return ep
+                    obs = replace(obs, start_sample=max(obs.start_sample, ep.end + 1))
+                    continue
                 ep.start = min(ep.start, obs.start_sample)
                 if obs.end_sample >= ep.end:
                     ep.end, ep.ongoing = obs.end_sample, obs.ongoing
@@ -168,6 +187,7 @@ class AlertRules:
             The newest sample analysed; episodes not observed again and
             ending before it are closed.
         """
+        self._horizon = max(self._horizon, horizon_sample)
         seen: set[int] = set()
         for obs in observations:
             if obs.kind not in KINDS:
@@ -195,7 +215,9 @@ class AlertRules:
         elif ep.kind == "AFIB":
             if dur >= t.af_min_s:
                 wanted.append((AlertType.AF_ONSET, Severity.WARNING))
-                if not ep.ongoing and AlertType.AF_ONSET in ep.delivered:
+                # ended, and not resumed within the join gap (AF broken by a short
+                # ventricular run goes on: it is the same episode, not an offset)
+                if self._settled(ep) and AlertType.AF_ONSET in ep.delivered:
                     wanted.append((AlertType.AF_OFFSET, Severity.INFO))
         elif ep.kind == "PAUSE":
             pause_s = float(ep.nums.get("pause_ms", dur * 1000.0)) / 1000.0
@@ -225,22 +247,32 @@ class AlertRules:
         for alert_type, severity in wanted:
             if alert_type in ep.sent:
                 continue
+            if self._limited(ep, alert_type, severity):
+                if alert_type in _HELD_WHILE_ONGOING and not self._settled(ep):
+                    continue  # the condition may go on: decided again at the next observation
+                ep.sent.add(alert_type)
+                self._suppressed[alert_type] = self._suppressed.get(alert_type, 0) + 1
+                continue
             ep.sent.add(alert_type)
-            draft = self._draft(ep, alert_type, severity)
-            if draft is not None:
-                ep.delivered.add(alert_type)
-                out.append(draft)
+            ep.delivered.add(alert_type)
+            out.append(self._draft(ep, alert_type, severity))
         return out
 
-    def _draft(self, ep: _Episode, alert_type: AlertType, severity: Severity) -> AlertDraft | None:
-        start_ms, end_ms = self.ms(ep.start), self.ms(ep.end)
+    def _settled(self, ep: _Episode) -> bool:
+        """Over for good: ended, and not resumed within its kind's join gap since."""
+        join = round(_JOIN_S.get(ep.kind, 0.0) * self.fs_hz)
+        return not ep.ongoing and self._horizon - ep.end >= join
+
+    def _limited(self, ep: _Episode, alert_type: AlertType, severity: Severity) -> bool:
+        """Held back by the rate limit (which runs on decision time: when the episode was last seen)."""
+        if alert_type is AlertType.AF_OFFSET:
+            return False
         limit_s = self.t.critical_rate_limit_s if severity is Severity.CRITICAL else self.t.rate_limit_s
         last = self._last_sent_ms.get(alert_type)
-        exempt = alert_type is AlertType.AF_OFFSET
-        # the rate limit runs on decision time: when the episode was last seen
-        if not exempt and last is not None and end_ms - last < limit_s * 1000.0:
-            self._suppressed[alert_type] = self._suppressed.get(alert_type, 0) + 1
-            return None
+        return last is not None and self.ms(ep.end) - last < limit_s * 1000.0
+
+    def _draft(self, ep: _Episode, alert_type: AlertType, severity: Severity) -> AlertDraft:
+        start_ms, end_ms = self.ms(ep.start), self.ms(ep.end)
         self._last_sent_ms[alert_type] = end_ms
         nums: dict[str, int | float] = {}
         if alert_type not in _NO_DURATION:

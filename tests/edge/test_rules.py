@@ -138,6 +138,47 @@ def test_unknown_kind_is_an_error():
         _rules().observe([Observation("XYZ", 0, 1, False)], 1)
 
 
+def test_an_ongoing_af_episode_held_back_is_reported_once_the_limit_allows():
+    rules = _rules(rate_limit_s=300)
+    out = rules.observe([Observation("AFIB", s(0), s(40), ongoing=True)], s(40))
+    out += rules.observe([Observation("AFIB", s(0), s(50), ongoing=False)], s(60))
+    # a second episode starts 100 s later and goes on for a long time
+    for t in range(140, 600, 10):
+        out += rules.observe([Observation("AFIB", s(100), s(t), ongoing=True)], s(t))
+    out += rules.observe([Observation("AFIB", s(100), s(600), ongoing=False)], s(610))
+    assert _types(out) == [AlertType.AF_ONSET, AlertType.AF_OFFSET, AlertType.AF_ONSET,
+                           AlertType.AF_OFFSET]
+    late = out[2]
+    # sent 300 s after the first onset was decided (at 40 s)
+    assert late.start_ms == T0 + 100_000 and late.end_ms == T0 + 340_000
+    assert "suppressed" not in late.nums and rules.suppressed == {}
+
+
+def test_af_broken_by_a_short_ventricular_run_is_one_episode_without_an_offset():
+    rules = _rules()
+    out = rules.observe([Observation("AFIB", s(0), s(40), ongoing=True)], s(40))
+    out += rules.observe([Observation("AFIB", s(0), s(45), ongoing=False)], s(47))  # a VT run
+    out += rules.observe([Observation("AFIB", s(0), s(45), ongoing=False),
+                          Observation("AFIB", s(48), s(50), ongoing=True)], s(50))
+    assert _types(out) == [AlertType.AF_ONSET]  # no offset while AF may resume
+    out += rules.observe([Observation("AFIB", s(48), s(90), ongoing=False)], s(99))
+    assert _types(out) == [AlertType.AF_ONSET]  # ended at 90 s: settled only 10 s later
+    out += rules.observe([], s(100))
+    assert _types(out) == [AlertType.AF_ONSET, AlertType.AF_OFFSET]
+    assert out[1].start_ms == T0 and out[1].end_ms == T0 + 90_000
+
+
+def test_af_seen_again_after_its_offset_is_a_new_episode():
+    rules = _rules(rate_limit_s=60)
+    out = rules.observe([Observation("AFIB", s(0), s(40), ongoing=True)], s(40))
+    out += rules.observe([Observation("AFIB", s(0), s(50), ongoing=False)], s(60))
+    # a later window sees AF from its own start (clipped) through the old episode and on
+    for t in range(70, 200, 10):
+        out += rules.observe([Observation("AFIB", s(5), s(t), ongoing=True)], s(t))
+    assert _types(out) == [AlertType.AF_ONSET, AlertType.AF_OFFSET, AlertType.AF_ONSET]
+    assert out[2].start_ms == T0 + 50_000 + 10  # right after the closed episode's end
+
+
 def test_no_af_offset_for_an_episode_whose_onset_was_held_back():
     rules = _rules(rate_limit_s=300)
     out = rules.observe([Observation("AFIB", s(0), s(40), ongoing=True)], s(40))
