@@ -280,8 +280,9 @@ def rhythm_markdown(sc: dict, config: dict, machine: dict, command: str) -> str:
         "records only (201 and 203 have AF; the other 20 must stay free of AF); 202, 210, 219, "
         "221 and 222 are DS2 records. Ventricular runs are scored `rxr`-style (see "
         "benchmarks/_rhythm_score.py for the overlap rule); as in EC57, the paced records "
-        "(102, 104, 107, 217) are left out of the headline and shown apart: the classifier "
-        "has no paced class and calls paced beats V.",
+        "(102, 104, 107, 217) are left out of the headline and shown apart (the beats of their "
+        "false runs were, in the run of 2026-12-01, reference N and pacemaker-fusion f beats "
+        "called V, 302 and 265 of 628; paced beats themselves are labelled Q).",
         "",
         "## Atrial fibrillation (target: all four >= 95 %)",
         "",
