@@ -66,6 +66,20 @@ class TestAtrialFibrillation:
         af = analyze_rhythm(r, labels, FS).of_kind("AFIB")
         assert len(af) == 1 and af[0].start_sample <= r[3] and af[0].end_sample >= r[-4]
 
+    def test_sliding_window_finds_the_whole_record_onset(self):
+        # the gateway re-runs the detectors on the last 300 s after every block
+        rng = np.random.default_rng(11)
+        rr = np.concatenate([_sinus(300), rng.uniform(0.4, 1.0, 400), _sinus(300, seed=4)])
+        r, labels = _beats(rr)
+        whole = analyze_rhythm(r, labels, FS).of_kind("AFIB")
+        assert len(whole) == 1
+        onset = whole[0].start_sample
+        codes = np.zeros(r.size, np.int64)
+        for end in np.arange(onset + 60 * FS, onset + 240 * FS, 10 * FS):
+            lo, hi = np.searchsorted(r, [end - 300 * FS, end])
+            af = analyze_rhythm(r[lo:hi], codes[lo:hi], FS).of_kind("AFIB")
+            assert [e.start_sample for e in af] == [onset]
+
     def test_short_burst_is_not_an_episode(self):
         rng = np.random.default_rng(2)
         rr = np.concatenate([_sinus(150), rng.uniform(0.4, 1.0, 30), _sinus(150, seed=2)])  # ~21 s
