@@ -16,7 +16,8 @@
    alert was durable in the outbox and how many samples the pipeline had then
    consumed. For each alert: *total* = time the subscriber received the PUBLISH
    minus the time the frame carrying the alert's end sample was sent (loopback,
-   same clock); split into *lookahead* (until the frame carrying the last
+   same clock; for an ``af_offset`` the sample that completes it is 10 s after
+   the last AF beat, since an offset is AF absent for that long); split into *lookahead* (until the frame carrying the last
    sample fed before the decision was sent: the detector and rules waiting for
    the following signal, shrunk by ``speed``), *processing* (from then to the
    alert in the outbox: queue, analysis of the block, SQLite write) and *MQTT*
@@ -57,6 +58,7 @@ from benchmarks._gateway_results import (
     gateway_markdown,
     gateway_text,
 )
+from edge._rules import AF_RESUME_S
 
 __all__ = [
     "CPU_TARGET_PCT",
@@ -360,7 +362,10 @@ def run_latency(
         if finished or aid not in received:
             timings.append(AlertTiming(patient, kind, None, None, None, None))
             continue
-        end_sample = min(int(round((end_ms - start_ms) * fs_hz / 1000.0)), n_at - 1)
+        end_sample = int(round((end_ms - start_ms) * fs_hz / 1000.0))
+        if kind == "af_offset":  # complete once AF has stayed away AF_RESUME_S (the rule)
+            end_sample += round(AF_RESUME_S * fs_hz)
+        end_sample = min(end_sample, n_at - 1)
         t_end = arrive[max(end_sample, 0) // per_frame]
         t_last = arrive[(n_at - 1) // per_frame]
         t_recv = received[aid]

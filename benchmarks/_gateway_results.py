@@ -84,6 +84,15 @@ class LatencyResult:
         }
 
 
+    def by_type(self) -> dict[str, tuple[float, float]]:
+        """Median and maximum total delay of the timed alerts of each type."""
+        out: dict[str, list[float]] = {}
+        for t in self.timings:
+            if t.total_s is not None:
+                out.setdefault(t.type, []).append(t.total_s)
+        return {k: (float(np.median(v)), float(np.max(v))) for k, v in out.items()}
+
+
 @dataclass(frozen=True)
 class RssResult:
     """RSS of one patient pipeline fed ``hours`` of ECG."""
@@ -154,6 +163,8 @@ def gateway_text(r: GatewayBenchResult) -> str:
         for t in lat.timings:
             kinds[t.type] = kinds.get(t.type, 0) + 1
         lines.append("  alert types: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+        lines.append("  total_s by type (median / max): " + ", ".join(
+            f"{k} {v[0]:.2f} / {v[1]:.2f}" for k, v in sorted(lat.by_type().items())))
     if r.rss:
         s = r.rss
         lines.append(
@@ -206,6 +217,7 @@ def gateway_json(r: GatewayBenchResult, machine: dict[str, object]) -> dict[str,
             },
             "target_p99_s": LATENCY_TARGET_S,
             "met": bool(lat.quantiles()) and lat.quantiles()["p99"] <= LATENCY_TARGET_S,
+            "total_s_by_type": {k: {"median": v[0], "max": v[1]} for k, v in lat.by_type().items()},
             "alerts": [t.__dict__ for t in lat.timings],
         }
     if r.rss:

@@ -281,8 +281,9 @@ class PacedBeats:
         A spike passing the full test (:class:`PacingConfig`) was found near
         the beat.
     spike_samples : ndarray of int64, shape (n,)
-        Where the strongest spike by the weaker test used while the patient is
-        paced is (sample index), -1 where none.
+        Where the strongest spike is (sample index), -1 where none: by the
+        weaker test used while the patient is paced, by the full test
+        elsewhere (the weaker one runs only while paced).
     spike_mv : ndarray of float64, shape (n,)
         Its prominence, mV (0 where none).
     paced : ndarray of bool, shape (n,)
@@ -436,17 +437,25 @@ class PacingDetector:
         buf = np.ascontiguousarray(self._buf)
         centers = np.ascontiguousarray(ready - self._buf_start)
         strict = np.zeros(n)
-        weak = np.zeros(n)
         pos = np.full(n, -1, np.int64)
         spike_scan(buf, centers, self._params, strict, pos)
-        spike_scan(buf, centers, self._paced_params, weak, pos)
         has = strict > 0
-        paced = np.zeros(n, bool)
+        active = np.zeros(n, bool)
         cfg = self.config
         for i in range(n):  # a few beats per block: the patient's state, beat by beat
             self._recent.append(bool(has[i]))
             self._since = 0 if sum(self._recent) >= cfg.pattern_min else self._since + 1
-            paced[i] = self._since < cfg.hold_beats and weak[i] > 0
+            active[i] = self._since < cfg.hold_beats
+        # the weaker test only where the patient is paced (most never are: half the time);
+        # elsewhere the full test's spike is reported
+        weak = strict.copy()
+        at = np.flatnonzero(active)
+        if at.size:
+            weak_at = np.zeros(at.size)
+            pos_at = np.full(at.size, -1, np.int64)
+            spike_scan(buf, np.ascontiguousarray(centers[at]), self._paced_params, weak_at, pos_at)
+            weak[at], pos[at] = weak_at, pos_at
+        paced = active & (weak > 0)
         return PacedBeats(
             r_peaks=ready.copy(), has_spike=has,
             spike_samples=np.where(pos >= 0, pos + self._buf_start, -1), spike_mv=weak, paced=paced,

@@ -66,7 +66,9 @@ KINDS = ("VT", "AFIB", "PAUSE", "SBR", "TACH", "ST", "RISK", "LEAD_OFF", "POOR_S
 #: Kinds whose later observations join an earlier one only when they overlap
 #: (a new VT run one beat after the last is another run); others also join
 #: across a gap of up to ``_JOIN_S``.
-_JOIN_S = {"AFIB": 10.0, "SBR": 5.0, "TACH": 5.0, "ST": 10.0, "LEAD_OFF": 2.0,
+#: An AF offset is AF absent for this long (AF resuming sooner is the same episode).
+AF_RESUME_S = 10.0
+_JOIN_S = {"AFIB": AF_RESUME_S, "SBR": 5.0, "TACH": 5.0, "ST": 10.0, "LEAD_OFF": 2.0,
            "POOR_SIGNAL": 1.0}
 #: Alerts whose numbers carry no ``duration_ms`` (a pause has ``pause_ms``; a risk
 #: rise is an instant).
