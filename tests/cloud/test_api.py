@@ -21,6 +21,10 @@ from tests.cloud.serve_helpers import (
     fill,
 )
 
+#: Login hashes a password with scrypt at the OWASP cost: under a loaded CI machine a
+#: request can take longer than httpx's default 5 s (seen: ReadTimeout in a dry run).
+HTTP_TIMEOUT_S = 60.0
+
 
 @pytest.fixture(scope="module")
 def served(pg_database_url):
@@ -48,20 +52,20 @@ def served(pg_database_url):
 @pytest.fixture
 def alice(served):
     server, _, _, _, tokens = served
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {tokens['alice']}"}) as c:
+    with httpx.Client(timeout=HTTP_TIMEOUT_S, base_url=server.url, headers={"Authorization": f"Bearer {tokens['alice']}"}) as c:
         yield c
 
 
 @pytest.fixture
 def bob(served):
     server, _, _, _, tokens = served
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {tokens['bob']}"}) as c:
+    with httpx.Client(timeout=HTTP_TIMEOUT_S, base_url=server.url, headers={"Authorization": f"Bearer {tokens['bob']}"}) as c:
         yield c
 
 
 @pytest.fixture
 def anonymous(served):
-    with httpx.Client(base_url=served[0].url) as c:
+    with httpx.Client(timeout=HTTP_TIMEOUT_S, base_url=served[0].url) as c:
         yield c
 
 
@@ -97,7 +101,7 @@ class TestAuthentication:
 
     def test_login_sets_a_strict_httponly_cookie_and_cookie_writes_need_csrf(self, served):
         server = served[0]
-        with httpx.Client(base_url=server.url) as c:
+        with httpx.Client(timeout=HTTP_TIMEOUT_S, base_url=server.url) as c:
             bad = c.post("/api/v1/session", json={"user": "alice", "password": "wrong password!"})
             assert bad.status_code == 401 and "holter_session" not in bad.cookies
             r = c.post("/api/v1/session", json={"user": "alice", "password": PASSWORD})
@@ -121,7 +125,7 @@ class TestAuthentication:
             assert c.get("/api/v1/me").status_code == 401
 
     def test_a_tampered_session_cookie_is_rejected(self, served):
-        with httpx.Client(base_url=served[0].url) as c:
+        with httpx.Client(timeout=HTTP_TIMEOUT_S, base_url=served[0].url) as c:
             c.post("/api/v1/session", json={"user": "bob", "password": PASSWORD})
             value = c.cookies["holter_session"]
             body, mac = value.split(".")
@@ -134,7 +138,7 @@ class TestAuthentication:
 
     def test_failed_login_is_audited_without_the_password(self, served):
         _, store, _, _, _ = served
-        with httpx.Client(base_url=served[0].url) as c:
+        with httpx.Client(timeout=HTTP_TIMEOUT_S, base_url=served[0].url) as c:
             c.post("/api/v1/session", json={"user": "mallory", "password": "guess-123456789"})
         with store._lock, store._transaction(write=False):
             rows = store._execute(
@@ -187,7 +191,7 @@ class TestReview:
         server, _, review, _, _ = served
         aid = alert_id(2)
         token = review.create_token("alice", "ack test")
-        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as c:
+        with httpx.Client(timeout=HTTP_TIMEOUT_S, base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as c:
             first = c.post(f"/api/v1/alerts/{aid}/ack").json()
             again = c.post(f"/api/v1/alerts/{aid}/ack").json()
             assert first["new"] is True and again["new"] is False

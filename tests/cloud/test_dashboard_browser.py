@@ -132,7 +132,8 @@ def test_cardiologist_reviews_an_alert_and_another_clinic_cannot_see_it(site, br
         assert response.status == 404
     finally:
         context.close()
-    api = httpx.get(f"{server.url}/api/v1/alerts/{vt}", headers={"Authorization": f"Bearer {carol_token}"})
+    api = httpx.get(f"{server.url}/api/v1/alerts/{vt}", headers={"Authorization": f"Bearer {carol_token}"},
+                    timeout=60.0)
     assert api.status_code == 404
 
 
