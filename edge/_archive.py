@@ -15,6 +15,7 @@ folder of their own.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["RecordingArchive", "write_report"]
+__all__ = ["RecordingArchive", "prune_recordings", "write_report"]
 
 #: Steps per mV of the archived samples (1 µV, as the strips).
 UNITS_PER_MV = 1000
@@ -101,6 +102,39 @@ class RecordingArchive:
             self._write_header(with_length=True)
             self.closed = True
         return self.path
+
+
+def prune_recordings(folder: str | os.PathLike[str], max_bytes: int,
+                     keep: tuple[Path, ...] = ()) -> list[Path]:
+    """Delete the oldest recordings under `folder` until they hold at most `max_bytes`.
+
+    A recording is a ``.hea`` with its ``.dat`` (any depth below `folder`); the
+    ones in `keep` (record paths without extension: those being written) are
+    never deleted. Returns the record paths deleted, oldest first.
+    """
+    keep_set = {Path(k).with_suffix("") for k in keep}
+    found = []
+    for hea in Path(folder).rglob("*.hea"):
+        dat = hea.with_suffix(".dat")
+        try:
+            size = hea.stat().st_size + (dat.stat().st_size if dat.exists() else 0)
+            found.append((dat.stat().st_mtime if dat.exists() else hea.stat().st_mtime,
+                          hea.with_suffix(""), size))
+        except OSError:  # deleted meanwhile
+            continue
+    total = sum(size for _, _, size in found)
+    deleted = []
+    for _, record, size in sorted(found):
+        if total <= max_bytes:
+            break
+        if record in keep_set:
+            continue
+        for suffix in (".dat", ".hea"):
+            with contextlib.suppress(FileNotFoundError):
+                record.with_suffix(suffix).unlink()
+        total -= size
+        deleted.append(record)
+    return deleted
 
 
 def write_report(record_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> Path:

@@ -101,6 +101,7 @@ class GatewayConfig:
     strip_s: float = 10.0
     reports: bool = True
     keep_recordings: bool = True
+    recordings_max_gb: float = 20.0
 
     def publisher_config(self) -> PublisherConfig:
         """The MQTT publisher settings (raises ``PublisherConfigError``, a ValueError)."""
@@ -232,6 +233,7 @@ def config_from_dict(doc: dict[str, Any], where: str = "<config>", base: Path | 
     strip_s = gw.number("strip_s", 10.0, low=1.0)
     reports = gw.flag("reports", True)
     keep_recordings = gw.flag("keep_recordings", True)
+    recordings_max_gb = gw.number("recordings_max_gb", 20.0, low=0.001)
     queue_chunks = int(gw.number("queue_chunks", 64, low=1))
     health = gw.text("health", "127.0.0.1:8787")
     if health == "":
@@ -297,7 +299,7 @@ def config_from_dict(doc: dict[str, Any], where: str = "<config>", base: Path | 
         watch_stable_s=stable_s, feed_s=feed_s, replay_speed=speed, patients=patients,
         alerts=alerts, outbox_max_mb=outbox_max_mb, queue_chunks=queue_chunks, health=health,
         summary_period_s=summary_period_s, strip_s=strip_s, reports=reports,
-        keep_recordings=keep_recordings,
+        keep_recordings=keep_recordings, recordings_max_gb=recordings_max_gb,
     )
 
 

@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge._archive import RecordingArchive, write_report
+from edge._archive import RecordingArchive, prune_recordings, write_report
 from edge._config import GatewayConfig
 from edge._exceptions import OutboxError, one_line
 from edge._gateway_links import DeviceLinks
@@ -158,6 +158,7 @@ class _Worker:
             path, self.archive = self.archive.close(), None
         if path is not None and self.gateway.config.reports:
             self.gateway.write_report(self.patient, path)
+        self.gateway.prune_recordings()
 
     def _start_archive(self, pipeline: PatientPipeline) -> None:
         start = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(pipeline.start_ms / 1000))
@@ -222,7 +223,8 @@ class Gateway(DeviceLinks):
         self._open_connections = 0  # device links still being read
         self._sizes: dict[Path, tuple[int, float]] = {}
         self.counts = {"alerts": 0, "strips": 0, "summaries": 0, "files": 0, "rejected_files": 0,
-                       "connections": 0, "outbox_full": 0, "reports": 0, "report_errors": 0}
+                       "connections": 0, "outbox_full": 0, "reports": 0, "report_errors": 0,
+                       "recordings_pruned": 0}
         self._report_lock = threading.Lock()
         self.listen_ports: list[int] = []
         self.health_port: int | None = None
@@ -336,6 +338,18 @@ class Gateway(DeviceLinks):
         self.counts["reports"] += 1
         log.info("patient %s: 24-hour report of %s -> %s (%.1f s)", patient, name, out,
                  time.monotonic() - t0)
+
+    def prune_recordings(self) -> None:
+        """Keep the kept recordings within ``recordings_max_gb`` (oldest finished go first)."""
+        folder = self.config.data_dir / "recordings"
+        if not folder.is_dir():
+            return
+        with self._lock:
+            writing = tuple(w.archive.path for w in self._workers.values() if w.archive is not None)
+        for record in prune_recordings(folder, int(self.config.recordings_max_gb * 2**30), writing):
+            self.counts["recordings_pruned"] += 1
+            log.warning("recording %s deleted: the recordings exceed %g GB", record.name,
+                        self.config.recordings_max_gb)
 
     def send_summary(self, patient: str, out: PipelineSummary) -> None:
         def payload(seq: int) -> bytes:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import numpy as np
 import pytest
 
-from edge._archive import RecordingArchive
+from edge._archive import RecordingArchive, prune_recordings
 from firmware_bridge import iter_record_chunks, open_record
 
 START_MS = 1_764_547_200_123  # 2025-12-01 00:00:00.123 UTC
@@ -63,3 +64,21 @@ class TestRecordingArchive:
         arch.close()
         with pytest.raises(ValueError, match="after close"):
             arch.append(np.zeros((4, 1)))
+
+
+class TestPruneRecordings:
+    def test_the_oldest_finished_recordings_go_first_never_the_one_being_written(self, tmp_path):
+        paths = []
+        for k, patient in enumerate(("p1", "p2", "p1", "p3")):
+            arch = RecordingArchive(tmp_path / patient, f"{patient}_{k}", 360.0, ("I",), START_MS)
+            arch.append(np.zeros((1000, 1)))  # 2,000 bytes of samples
+            paths.append(arch.close())
+            os.utime(path_dat := paths[-1].with_suffix(".dat"), (1000 + k, 1000 + k))
+            assert path_dat.stat().st_mtime == 1000 + k
+        size = sum(p.with_suffix(s).stat().st_size for p in paths for s in (".hea", ".dat"))
+        one = size // 4
+        # room for two: the oldest (p1_0) is being written, so p2_1 and p1_2 go
+        deleted = prune_recordings(tmp_path, 2 * one + 10, keep=(paths[0],))
+        assert deleted == [paths[1], paths[2]]
+        assert [p.with_suffix(".hea").exists() for p in paths] == [True, False, False, True]
+        assert prune_recordings(tmp_path, 2 * one + 10) == []  # within the cap now
