@@ -9,7 +9,9 @@ For each R peak, :class:`BeatFeatureExtractor` gives
   see :func:`dsp._beat_kernels.template_features`) and how the beat compares
   with it (correlation, amplitude, width, how common its morphology is);
 * RR features normalised to the patient's own recent rhythm (pre- and post-RR,
-  local and long-term mean RR, irregularity).
+  local and long-term mean RR, irregularity), to the recent rhythm between
+  dominant beats, and to an upper quantile of the recent RR intervals (the
+  slower, sinus rhythm where ectopic beats outnumber sinus beats).
 
 Everything is causal except post-RR, which needs the next beat: a beat's
 features come out once the next beat is known (one-beat lookahead) and the
@@ -54,6 +56,8 @@ RR_NAMES = (
     "irregularity",
     "pre_over_local_nn",
     "post_over_local_nn",
+    "pre_over_upper",
+    "post_over_upper",
 )
 #: Names of the columns of :attr:`BeatFeatures.template`.
 TEMPLATE_NAMES = (
@@ -67,7 +71,7 @@ TEMPLATE_NAMES = (
     "in_dominant_cluster",
     "corr_own_cluster",
 )
-assert len(RR_NAMES) == K.N_RR + K.N_NN and len(TEMPLATE_NAMES) == K.N_TF
+assert len(RR_NAMES) == K.N_RR + K.N_NN + K.N_UP and len(TEMPLATE_NAMES) == K.N_TF
 
 
 def _leads_first(block, n_leads: int) -> np.ndarray:
@@ -149,7 +153,7 @@ class BeatFeatures:
             r_peaks=np.zeros(0, np.int64),
             beat=np.zeros((0, n_leads, WINDOW_LEN), np.float32),
             dominant=np.zeros((0, n_leads, WINDOW_LEN), np.float32),
-            rr=np.zeros((0, K.N_RR + K.N_NN), np.float32),
+            rr=np.zeros((0, K.N_RR + K.N_NN + K.N_UP), np.float32),
             template=np.zeros((0, K.N_TF), np.float32),
             valid_fraction=np.zeros(0, np.float32),
         )
@@ -232,6 +236,8 @@ class BeatFeatureExtractor:
         self._rr_state[K.RS_LAST_T] = np.nan
         self._nn_state = np.zeros(K.N_NN_STATE + K.RR_HIST)
         self._nn_state[K.NS_LAST_T] = np.nan
+        self._up_state = np.zeros(K.N_UP_STATE + K.RR_UPPER_HIST)
+        self._up_state[K.US_LAST_T] = np.nan
         self._templates = np.zeros((N_CLUSTERS, self.n_leads, WINDOW_LEN))
         self._counts = np.zeros(N_CLUSTERS)
         self._finished = False
@@ -323,7 +329,9 @@ class BeatFeatureExtractor:
         nn = np.empty((n, K.N_NN))
         is_dom = np.ascontiguousarray(tf[:, K.TF_IS_DOMINANT])
         K.nn_rr_features(times / self.fs_hz, n, is_dom, self._nn_state, nn)
-        rr = np.concatenate([rr, nn], axis=1)
+        up = np.empty((n, K.N_UP))
+        K.rr_upper_features(times / self.fs_hz, n, self._up_state, up)
+        rr = np.concatenate([rr, nn, up], axis=1)
         # scale beat and template by the template's QRS peak-to-peak, per lead
         region = dom[:, :, QRS_LO:QRS_HI]
         scale = np.maximum(region.max(axis=2) - region.min(axis=2), self.config.min_p2p_mv)

@@ -1,7 +1,7 @@
 """Numba kernels of the per-beat feature extractor (:mod:`dsp._beat_features`).
 
-Three kernels, each pure on contiguous arrays; the state that carries from one
-call to the next (so streaming equals batch) lives in arrays the caller owns:
+Each kernel is pure on contiguous arrays; the state that carries from one call
+to the next (so streaming equals batch) lives in arrays the caller owns:
 
 * :func:`resample_windows`: a window around each R peak from each lead,
   resampled to the canonical rate (box-averaged linear interpolation, so
@@ -15,6 +15,11 @@ call to the next (so streaming equals batch) lives in arrays the caller owns:
   the cluster with the most (decayed) members is the patient's dominant beat.
   Each beat is compared with the dominant template as it stood *before* the
   beat, and the template is returned for the model to see beside the beat.
+* :func:`nn_rr_features`: pre- and post-RR over the recent rhythm between
+  beats of the dominant morphology.
+* :func:`rr_upper_features`: pre- and post-RR over an upper quantile of the
+  recent RR intervals (the slower, sinus rhythm, even where ectopic beats
+  outnumber sinus beats and the median follows the ectopic rhythm).
 
 The kernels know nothing of seconds or hertz: :mod:`dsp._beat_features`
 converts every setting.
@@ -462,3 +467,69 @@ def nn_rr_features(times_s, n_out, is_dom, state, out):  # pragma: no cover
             state[NS_N] = n_seen + 1
         state[NS_LAST_T] = t
         state[NS_LAST_DOM] = is_dom[b]
+
+
+# rr_upper_features output columns and state
+#: previous RR intervals the upper reference is taken from
+RR_UPPER_HIST = 32
+#: the upper reference is this quantile of them (linear interpolation)
+RR_UPPER_Q = 0.9
+UP_PRE = 0  # pre-RR / upper reference of the recent RR intervals
+UP_POST = 1  # post-RR / the same reference
+N_UP = 2
+US_N = 0  # RR intervals seen so far
+US_LAST_T = 1  # time of the previous beat, s (NaN before any)
+N_UP_STATE = 2
+
+
+@njit
+def rr_upper_features(times_s, n_out, state, out):  # pragma: no cover
+    """Pre- and post-RR over an upper quantile of the recent RR intervals.
+
+    The reference is the ``RR_UPPER_Q`` quantile of the last ``RR_UPPER_HIST``
+    intervals before each beat (clipped to ``RR_MIN_S .. RR_MAX_S``): ectopic
+    beats shorten intervals, so the long ones are the patient's slower
+    (sinus) rhythm even where ectopic beats outnumber sinus ones and the
+    median follows the ectopic rhythm. Label-free and causal.
+
+    Parameters
+    ----------
+    times_s : float64 (n_out + 1,) or (n_out,)
+        Beat times, s (the extra one gives the last beat's post-RR).
+    n_out : int
+        Beats to process.
+    state : float64 (N_UP_STATE + RR_UPPER_HIST,)
+        Carried between calls; new: zeros with ``US_LAST_T`` NaN.
+    out : float64 (n_out, N_UP)
+        Filled with the ``UP_*`` ratios (1 where nothing is known yet).
+    """
+    hist = state[N_UP_STATE:]
+    tmp = np.empty(RR_UPPER_HIST)
+    for b in range(n_out):
+        t = times_s[b]
+        n_seen = int(state[US_N])
+        n_hist = min(n_seen, RR_UPPER_HIST)
+        pre = np.nan if np.isnan(state[US_LAST_T]) else min(max(t - state[US_LAST_T], RR_MIN_S), RR_MAX_S)
+        post = min(max(times_s[b + 1] - t, RR_MIN_S), RR_MAX_S) if b + 1 < times_s.size else np.nan
+        if n_hist > 0:
+            for j in range(n_hist):
+                tmp[j] = hist[j]
+            srt = np.sort(tmp[:n_hist])
+            pos = RR_UPPER_Q * (n_hist - 1)
+            lo = int(np.floor(pos))
+            hi = min(lo + 1, n_hist - 1)
+            upper = srt[lo] + (pos - lo) * (srt[hi] - srt[lo])
+            out[b, UP_PRE] = 1.0 if np.isnan(pre) else pre / upper
+            out[b, UP_POST] = 1.0 if np.isnan(post) else post / upper
+        else:
+            out[b, UP_PRE] = 1.0
+            out[b, UP_POST] = 1.0
+        if not np.isnan(pre):
+            if n_seen >= RR_UPPER_HIST:
+                for j in range(RR_UPPER_HIST - 1):
+                    hist[j] = hist[j + 1]
+                hist[RR_UPPER_HIST - 1] = pre
+            else:
+                hist[n_seen] = pre
+            state[US_N] = n_seen + 1
+        state[US_LAST_T] = t

@@ -45,6 +45,8 @@ SCALAR_NAMES = (
     "corr_own_cluster",
     "log_pre_over_local_nn",
     "log_post_over_local_nn",
+    "log_pre_over_upper",
+    "log_post_over_upper",
 )
 N_SCALARS = len(SCALAR_NAMES)
 #: morphology values are clipped to +- this (units of the template's QRS peak-to-peak)
@@ -100,6 +102,8 @@ def model_inputs(features: BeatFeatures) -> tuple[np.ndarray, np.ndarray]:
         _corr(tf[:, K.TF_BEST_CORR]),
         _log_ratio(rr[:, K.N_RR + K.NN_PRE_LOCAL]),
         _log_ratio(rr[:, K.N_RR + K.NN_POST_LOCAL]),
+        _log_ratio(rr[:, K.N_RR + K.N_NN + K.UP_PRE]),
+        _log_ratio(rr[:, K.N_RR + K.N_NN + K.UP_POST]),
     ]
     scalars = np.stack(cols, axis=1) if n else np.zeros((0, N_SCALARS))
     scalars = np.nan_to_num(scalars).astype(np.float32)

@@ -56,6 +56,10 @@ class TrainConfig:
     morph_noise: float = 0.03
     #: 1 = a scalar-only head beside the full one, outputs averaged
     scalar_head: int = 0
+    #: RR-scaling augmentation: each epoch, every training record's absolute RR
+    #: inputs (pre, post, local RR in seconds) are scaled by exp(N(0, sd)), as
+    #: if the patient's heart rate were another; ratios are unchanged. 0 = off
+    rr_scale_sd: float = 0.0
 
 
 def _progress(msg: str) -> None:
@@ -106,12 +110,29 @@ def build_model(cfg: TrainConfig):
 
 
 def _stack(records, cache_dir):
+    """Morphology, scalars, labels and record index of the labelled beats of `records`."""
     beats = [load_record_beats(r, cache_dir=cache_dir) for r in records]
     morph = np.concatenate([b.morph for b in beats])
     scal = np.concatenate([b.scalars for b in beats])
     label = np.concatenate([b.label for b in beats])
+    group = np.concatenate([np.full(b.label.size, i) for i, b in enumerate(beats)])
     keep = label >= 0
-    return morph[keep], scal[keep], label[keep]
+    return morph[keep], scal[keep], label[keep], group[keep]
+
+
+#: scalar inputs that are absolute RR intervals (log of seconds), for the RR-scaling augmentation
+_ABS_RR_COLS = [SCALAR_NAMES.index(n) for n in ("log_pre_rr", "log_post_rr", "log_local_rr")]
+
+
+def _scale_rr(scal, group, rng, sd):
+    """Scalars with each record's absolute RR inputs scaled by one random factor."""
+    if sd <= 0.0:
+        return scal
+    log_f = rng.normal(0.0, sd, int(group.max()) + 1)[group]
+    out = scal.copy()
+    # the inputs are 3 * log(rr / 0.8) clipped to +-6 (models._inputs._log_ratio)
+    out[:, _ABS_RR_COLS] = np.clip(out[:, _ABS_RR_COLS] + 3.0 * log_f[:, None], -6.0, 6.0)
+    return out
 
 
 def _class_weights(label, power):
@@ -173,14 +194,14 @@ def _fit(tf, cfg, train, epochs, val=None, on_epoch=None):
         optimizer=keras.optimizers.Adam(cfg.learning_rate),
         loss=["sparse_categorical_crossentropy"] * n_heads,
     )
-    morph, scal, label = train
+    morph, scal, label, group = train
     rng = np.random.default_rng(SEED)
     weights = _class_weights(label, cfg.class_weight_power)
     sample_w = np.array([weights[int(c)] for c in range(len(MODEL_CLASSES))])[label]
     for epoch in range(epochs):
         noisy = morph + rng.normal(0.0, cfg.morph_noise, morph.shape).astype(np.float32)
         train_model.fit(
-            {"morph": noisy, "scalars": scal},
+            {"morph": noisy, "scalars": _scale_rr(scal, group, rng, cfg.rr_scale_sd)},
             label if n_heads == 1 else (label, label),
             batch_size=cfg.batch_size,
             epochs=epoch + 1,

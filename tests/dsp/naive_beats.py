@@ -92,6 +92,21 @@ def nn_rr_features(times_s, n_out, is_dom):
     return out
 
 
+def rr_upper_features(times_s, n_out):
+    out = np.ones((n_out, K.N_UP))
+    rrs: list[float] = []
+    for b in range(n_out):
+        pre = _clip(times_s[b] - times_s[b - 1]) if b > 0 else np.nan
+        post = _clip(times_s[b + 1] - times_s[b]) if b + 1 < len(times_s) else np.nan
+        if rrs:
+            upper = float(np.quantile(rrs[-K.RR_UPPER_HIST :], K.RR_UPPER_Q))
+            out[b, 0] = 1.0 if np.isnan(pre) else pre / upper
+            out[b, 1] = 1.0 if np.isnan(post) else post / upper
+        if b > 0:
+            rrs.append(pre)
+    return out
+
+
 def _corr(a, b, lo, hi):
     x = a[:, lo:hi].ravel()
     y = b[:, lo:hi].ravel()

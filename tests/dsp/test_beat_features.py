@@ -8,6 +8,7 @@ from naive_beats import (
     nn_rr_features,
     resample_windows,
     rr_features,
+    rr_upper_features,
     template_features,
 )
 from synth import synth_ecg
@@ -104,6 +105,27 @@ class TestRrKernels:
         out = np.empty((t.size, K.N_NN))
         K.nn_rr_features(t, t.size, is_dom, state, out)
         np.testing.assert_allclose(out, nn_rr_features(t, t.size, is_dom), rtol=1e-12)
+
+    def test_rr_upper_features_match_reference_whole_and_in_pieces(self, kind):
+        t = _times(kind)
+        if kind == "random":  # longer than the history, with ectopic-like short intervals
+            rng = np.random.default_rng(5)
+            t = np.cumsum(np.where(rng.random(90) < 0.6, 0.5, 1.4) + rng.uniform(-0.05, 0.05, 90))
+        ref = rr_upper_features(t, t.size)
+        state = np.zeros(K.N_UP_STATE + K.RR_UPPER_HIST)
+        state[K.US_LAST_T] = np.nan
+        out = np.empty((t.size, K.N_UP))
+        K.rr_upper_features(t, t.size, state, out)
+        np.testing.assert_allclose(out, ref, rtol=1e-12)
+        state = np.zeros_like(state)
+        state[K.US_LAST_T] = np.nan
+        parts = []
+        cuts = [0, 3, 4, 40, t.size] if t.size > 40 else [0, t.size]
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            part = np.empty((b - a, K.N_UP))
+            K.rr_upper_features(t[a : b + 1], b - a, state, part)  # one-beat lookahead
+            parts.append(part)
+        np.testing.assert_allclose(np.concatenate(parts), ref, rtol=1e-12)
 
 
 def _wins(kind: str) -> np.ndarray:
