@@ -227,6 +227,7 @@ class Gateway(DeviceLinks):
                        "recordings_pruned": 0}
         self._report_lock = threading.Lock()
         self.listen_ports: list[int] = []
+        self.serial_ports: dict[str, str] = {}  # port -> "open" or why it is not
         self.health_port: int | None = None
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.outbox = Outbox(config.data_dir / "outbox.sqlite",
@@ -492,6 +493,7 @@ class Gateway(DeviceLinks):
             "counts": dict(self.counts),
             "patients": {p: w.health() for p, w in sorted(workers.items())},
             "listen_ports": self.listen_ports,
+            "serial_ports": dict(self.serial_ports),
         }
 
     def _start_health(self, address: str) -> None:

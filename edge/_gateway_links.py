@@ -89,22 +89,27 @@ class DeviceLinks:
 
     def _serial_loop(self, endpoint) -> None:
         """Own one serial port while the gateway runs; reopen it after an error."""
+        name = endpoint.path
         try:
             import serial
         except ImportError:
-            self.serial_error = "serial ports need pyserial: pip install 'holter-edge[serial]'"
-            log.error("%s: %s", endpoint.path, self.serial_error)
+            self.serial_ports[name] = "pyserial missing: pip install 'holter-edge[serial]'"
+            log.error("serial port %s: %s", name, self.serial_ports[name])
             return
         while not self.stopping.is_set():
             try:
-                with serial.Serial(endpoint.path, endpoint.baud, timeout=0.5) as port:
-                    log.info("serial port %s open at %d baud", endpoint.path, endpoint.baud)
+                with serial.Serial(name, endpoint.baud, timeout=0.5) as port:
+                    log.info("serial port %s open at %d baud", name, endpoint.baud)
+                    self.serial_ports[name] = "open"
                     self.counts["connections"] += 1
                     # b"" is only a read timeout on a serial port, never its end
-                    self._link(lambda: port.read(max(1, port.in_waiting)) or None, endpoint.path)
+                    self._link(lambda: port.read(max(1, port.in_waiting)) or None, name)
             except (OSError, serial.SerialException) as exc:
-                log.warning("serial port %s: %s (retrying in %g s)", endpoint.path, exc,
-                            SERIAL_RETRY_S)
+                why = " ".join(str(exc).split())
+                if self.serial_ports.get(name) != why:  # said once, not every retry
+                    log.warning("serial port %s: %s (retrying every %g s)", name, why,
+                                SERIAL_RETRY_S)
+                self.serial_ports[name] = why
             self.stopping.wait(SERIAL_RETRY_S)
 
     # -- frames -> workers -----------------------------------------------------

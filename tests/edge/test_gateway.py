@@ -228,6 +228,7 @@ class TestSerialDevice:
         sub.close()
         assert {"af_onset", "nsvt"} <= {a.type.value for a in got}
         assert health["patients"]["p9"]["source"] == "device 9"
+        assert health["serial_ports"] == {port_name: "open"}
         kept = sorted((tmp_path / "data" / "recordings" / "p9").glob("*.hea"))
         assert len(kept) in (1, 2)  # two streams in the same second share a name
         for hea in kept:
