@@ -15,7 +15,7 @@ import numpy as np
 
 import dsp
 from dsp._rhythm import RhythmAnalysis, analyze_rhythm
-from edge._paced import PacedOverride
+from edge._paced import PacedOverride, rhythm_classes
 from firmware_bridge import RecordInfo
 from models import BeatClassifier
 
@@ -78,7 +78,8 @@ class BeatLabeller:
         self._last = -1
         self._peaks: list[np.ndarray] = []
         self._classes: list[str] = []
-        self._paced = PacedOverride()  # paced beats are Q
+        self._paced_flags: list[bool] = []
+        self._paced = PacedOverride()  # paced beats are Q (beats all the same for rhythm)
 
     def __call__(self, record: RecordInfo, block: np.ndarray, r_peaks: np.ndarray) -> None:
         """The ``on_block`` hook of :func:`edge.stream_chunks`."""
@@ -100,7 +101,9 @@ class BeatLabeller:
         classifier = self._classifier or shared_classifier()
         labels = classifier.classify(feats)
         self._peaks.append(labels.r_peaks)
-        self._classes.extend(self._paced.apply(labels.r_peaks, labels.classes))
+        classes, paced = self._paced.apply(labels.r_peaks, labels.classes)
+        self._classes.extend(classes)
+        self._paced_flags.extend(paced.tolist())
 
     def finish(self, r_peaks: np.ndarray, unusable: np.ndarray) -> LabelledBeats:
         """Label the last beats and analyse the rhythm.
@@ -116,12 +119,17 @@ class BeatLabeller:
             self._paced.finish()
             self._classify(self._extractor.finish())
         got = np.concatenate(self._peaks) if self._peaks else np.zeros(0, np.int64)
-        by_peak = dict(zip(got.tolist(), self._classes, strict=True))
+        by_peak = dict(zip(got.tolist(), zip(self._classes, self._paced_flags, strict=True),
+                           strict=True))
         r = np.asarray(r_peaks, np.int64)
-        classes = [by_peak.get(int(p), "Q") for p in r.tolist()]
+        found = [by_peak.get(int(p), ("Q", False)) for p in r.tolist()]
+        classes = [c for c, _ in found]
+        paced = np.array([f for _, f in found], bool)
         for start, end in np.asarray(unusable, np.int64).reshape(-1, 2).tolist():
             lo, hi = np.searchsorted(r, [start, end])
             classes[lo:hi] = ["Q"] * (hi - lo)
+            paced[lo:hi] = False
         fs = self._fs_hz or 360.0
-        rhythm = analyze_rhythm(r, classes, fs, unusable, self._rhythm_config)
+        rhythm = analyze_rhythm(r, rhythm_classes(classes, paced), fs, unusable,
+                                self._rhythm_config)
         return LabelledBeats(r_peaks=r, classes=tuple(classes), rhythm=rhythm)

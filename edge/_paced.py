@@ -17,7 +17,7 @@ import numpy as np
 
 import dsp
 
-__all__ = ["PacedOverride"]
+__all__ = ["PacedOverride", "rhythm_classes"]
 
 
 class PacedOverride:
@@ -43,13 +43,29 @@ class PacedOverride:
     def _note(self, beats: dsp.PacedBeats) -> None:
         self._paced.update(beats.r_peaks[beats.paced].tolist())
 
-    def apply(self, r_peaks: np.ndarray, classes: Sequence[str]) -> list[str]:
-        """``classes`` of the beats at ``r_peaks``, with the paced ones Q."""
+    def apply(self, r_peaks: np.ndarray, classes: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """``classes`` of the beats at ``r_peaks`` with the paced ones Q, and which were paced.
+
+        A paced beat is Q as a label, but it is a beat: the rhythm detectors take
+        it as one (see :func:`rhythm_classes`), so pauses, rates and runs are
+        still found in a paced patient.
+        """
         out = list(classes)
+        paced = np.zeros(len(out), bool)
         if self._paced:
             for i, peak in enumerate(np.asarray(r_peaks).tolist()):
                 if peak in self._paced:
                     self._paced.discard(peak)
                     out[i] = "Q"
+                    paced[i] = True
                     self.n_paced += 1
-        return out
+        return out, paced
+
+
+def rhythm_classes(classes: Sequence[str], paced: np.ndarray) -> list[str]:
+    """The classes the rhythm detectors see: a paced beat is a regular beat (N), not noise.
+
+    It is never ectopic for them either (the classifier calls a wide paced QRS
+    V, which would make every paced stretch a ventricular run).
+    """
+    return ["N" if p else c for c, p in zip(classes, np.asarray(paced).tolist(), strict=True)]

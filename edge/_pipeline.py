@@ -167,6 +167,7 @@ class PatientPipeline:
         self._early: list[Observation] = []  # pauses seen before their beats are labelled
         self._peaks = _Growing(np.int64)  # every labelled beat
         self._codes = _Growing(np.int8)
+        self._paced_flags = _Growing(np.bool_)  # labelled Q for being paced: beats for rhythm
         self._last_decided = -1
         self._unusable: list[tuple[int, int]] = []
         self._gaps: list[tuple[int, int]] = []
@@ -259,10 +260,11 @@ class PatientPipeline:
         if feats.n_beats == 0:
             return
         labels = (self._classifier or shared_classifier()).classify(feats)
-        classes = self._paced.apply(labels.r_peaks, labels.classes)
+        classes, paced = self._paced.apply(labels.r_peaks, labels.classes)
         codes = np.array([_CODE[c] for c in classes], np.int8)
         self._peaks.extend(np.asarray(labels.r_peaks, np.int64))
         self._codes.extend(codes)
+        self._paced_flags.extend(paced)
 
     def _early_pauses(self, peaks: np.ndarray) -> None:
         """Pauses on the detector's beats, as soon as the beat that ends one is found.
@@ -295,25 +297,29 @@ class PatientPipeline:
 
     # -- analysis ---------------------------------------------------------
 
-    def _window(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _window(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Beats of the analysis window, their codes (Q in unusable signal), the codes
+        the rhythm detectors see (a paced beat is N there, not noise), the stretches."""
         r, codes = self._peaks.view, self._codes.view
         lo = np.searchsorted(r, self.n_samples - round(RHYTHM_WINDOW_S * self.fs_hz))
         r_w, c_w = r[lo:], codes[lo:].copy()
+        rhythm_w = np.where(self._paced_flags.view[lo:], np.int8(_CODE["N"]), c_w)
         bad = merge_stretches(np.array(self._unusable, np.int64).reshape(-1, 2) if self._unusable
                               else np.zeros((0, 2), np.int64), self.n_samples + 1)
         if bad.shape[0] and r_w.size:
             first = np.searchsorted(bad[:, 0], r_w, side="right") - 1
             inside = (first >= 0) & (bad[np.maximum(first, 0), 1] > r_w)
             c_w[inside] = _CODE["Q"]
-        return r_w, c_w, bad
+            rhythm_w[inside] = _CODE["Q"]
+        return r_w, c_w, rhythm_w, bad
 
     def _analyse(self, final: bool):
-        r_w, c_w, bad = self._window()
+        r_w, c_w, rhythm_w, bad = self._window()
         observations: list[Observation] = []
         last_beat = int(r_w[-1]) if r_w.size else -1
         af_beats = np.zeros(r_w.size, bool)
         if r_w.size >= 2:
-            rhythm = analyze_rhythm(r_w, c_w, self.fs_hz, bad, self._rhythm_cfg)
+            rhythm = analyze_rhythm(r_w, rhythm_w, self.fs_hz, bad, self._rhythm_cfg)
             af_beats = in_episodes(r_w, rhythm.of_kind("AFIB"))
             for ep in rhythm.episodes:
                 kind = _RHYTHM_KINDS.get(ep.kind)

@@ -11,7 +11,7 @@ import wfdb
 from benchmarks._st import add_st_shifts, shift_regions
 from edge._payload import AlertType
 from edge._pipeline import PatientPipeline, PipelineAlert
-from tests.dsp.synth import synth_ecg
+from tests.dsp.synth import paced_ecg, synth_ecg
 
 SAMPLE_119 = Path(__file__).resolve().parents[2] / "data" / "sample" / "119"
 SAMPLE_203 = SAMPLE_119.with_name("203")
@@ -101,3 +101,41 @@ class TestAtrialFibrillationAlerts:
         assert "suppressed" not in onsets[1].nums
         # the burden counts AF that has left the 5-minute analysis window
         assert af[-1].nums["af_burden_pct"] >= 70.0
+
+
+class TestPacedPatient:
+    """Paced beats are labelled Q, but they are beats: the rhythm detectors still see them."""
+
+    @staticmethod
+    def _paced_with_a_pause(fs_hz: float):
+        r_s = np.concatenate([np.arange(0.6, 40.0, 0.85), np.arange(43.0, 89.0, 0.85)])
+        sig, r, _ = paced_ecg(fs_hz, 90.0, lambda i: True, seed=5, r_s=r_s)
+        return sig, r, round(39.7 * fs_hz), round(43.0 * fs_hz)  # 3.3-s pause
+
+    def test_holter_detect_labels_paced_beats_q_and_still_finds_the_pause(self):
+        from edge._labels import BeatLabeller
+        from edge._stream import stream_chunks
+        from firmware_bridge import Chunk, RecordInfo
+
+        fs = 360.0
+        sig, r, before, after = self._paced_with_a_pause(fs)
+        info = RecordInfo("paced", Path("paced"), fs, sig.shape[0], ("I", "II"), ("mV", "mV"))
+        labeller = BeatLabeller()
+        chunk = Chunk("paced", fs, ("I", "II"), ("mV", "mV"), 0, sig)
+        beats = stream_chunks([chunk], info, feed_samples=round(fs),
+                              on_block=labeller)
+        labelled = labeller.finish(beats.r_peaks, beats.unusable)
+        assert labelled.classes.count("Q") >= 0.9 * len(labelled.classes)  # paced
+        pauses = labelled.rhythm.of_kind("PAUSE")
+        assert len(pauses) == 1
+        assert abs(pauses[0].start_sample - before) <= 0.05 * fs
+        assert abs(pauses[0].end_sample - after) <= 0.05 * fs
+        assert not labelled.rhythm.of_kind("VT")  # wide paced beats are no ventricular run
+
+    def test_the_gateway_pipeline_raises_the_pause_once(self):
+        fs = 360.0
+        sig, _, before, after = self._paced_with_a_pause(fs)
+        alerts, _ = _run(sig, fs, block_s=0.25)
+        pauses = [a for a in alerts if a.type is AlertType.PAUSE]
+        assert len(pauses) == 1 and abs(pauses[0].end_sample - after) <= 0.05 * fs
+        assert not [a for a in alerts if a.type in (AlertType.NSVT, AlertType.SUSTAINED_VT)]
