@@ -128,3 +128,48 @@ class TestChunk:
             Chunk("x", 360.0, ("MLII",), ("mV",), 0, np.zeros(10))
         with pytest.raises(ValueError, match="float32 or float64, got int16"):
             Chunk("x", 360.0, ("MLII",), ("mV",), 0, np.zeros((10, 1), dtype=np.int16))
+
+
+class TestDirectReader:
+    """The NumPy decoder of formats 212 and 16 gives exactly what wfdb gives."""
+
+    @staticmethod
+    def _same_as_wfdb(path, ranges) -> None:
+        from firmware_bridge._wfdb import _direct_reader
+
+        info = open_wfdb(path)
+        read = _direct_reader(info, wfdb.rdheader(str(path)))
+        assert read is not None
+        for start, stop in ranges:
+            got = read(start, stop)
+            want = wfdb.rdrecord(str(path), sampfrom=start, sampto=stop, physical=True).p_signal
+            assert got.shape == want.shape
+            np.testing.assert_array_equal(got, want)  # NaN where wfdb has NaN
+
+    @pytest.mark.parametrize("fmt", ["212", "16"])
+    def test_synthetic_record_with_invalid_samples_any_range(self, tmp_path, fmt):
+        rng = np.random.default_rng(7)
+        d = rng.integers(-2000, 2000, (1001, 3)).astype(np.int64)  # odd length: a half pair in 212
+        d[10:20, 1] = -2048 if fmt == "212" else -32768  # invalid (lead off)
+        wfdb.wrsamp("syn", fs=250, units=["mV"] * 3, sig_name=["I", "II", "V1"], d_signal=d,
+                    fmt=[fmt] * 3, adc_gain=[200.0, 100.0, 400.0], baseline=[0, 12, -7],
+                    write_dir=str(tmp_path))
+        self._same_as_wfdb(tmp_path / "syn", [(0, 1000), (1, 2), (3, 700), (9, 21), (500, 1000)])
+
+    @pytest.mark.data
+    def test_every_mitdb_record_at_odd_offsets(self, mitdb_dir):
+        for hea in sorted(mitdb_dir.glob("*.hea")):
+            n = open_wfdb(hea.with_suffix("")).n_samples
+            self._same_as_wfdb(hea.with_suffix(""), [(0, 3600), (1, 1002), (12345, 228345),
+                                                     (n - 777, n)])
+
+    def test_a_header_without_a_length_is_read_through_wfdb(self, tmp_path):
+        from firmware_bridge._wfdb import iter_wfdb_chunks as chunks
+
+        wfdb.wrsamp("nolen", fs=360, units=["mV"], sig_name=["I"], d_signal=np.arange(720)[:, None],
+                    fmt=["16"], adc_gain=[1000.0], baseline=[0], write_dir=str(tmp_path))
+        hea = tmp_path / "nolen.hea"
+        first, *rest = hea.read_text().splitlines()
+        hea.write_text(" ".join(first.split()[:3]) + "\n" + "\n".join(rest) + "\n")
+        x = np.concatenate([c.samples for c in chunks(tmp_path / "nolen", chunk_s=1.0)])
+        np.testing.assert_array_equal(x[:, 0], np.arange(720) / 1000.0)
