@@ -20,7 +20,7 @@ Everything is on the signal's own timeline (sample indices; epoch ms through
 the recording's start), so replaying a file gives the same alerts, ids and
 all, however fast it is fed: what makes a restarted gateway's re-sends
 duplicates the cloud can drop. Memory is bounded: the signal ring buffer and
-the analysis window are fixed; the per-beat history (time and class, 9 bytes
+the analysis window are fixed; the per-beat history (time, class, paced: 10 bytes
 a beat) is what the hourly risk re-assessment needs, about 1 MB a day.
 """
 
