@@ -180,6 +180,8 @@ class PatientPipeline:
         self._af_before_s = 0.0
         self._af_prev: list[tuple[int, int]] = []
         self._af_counted_to = 0  # AF before this sample is in _af_before_s
+        self._rhythm_key: tuple | None = None  # what the last rhythm analysis saw
+        self._rhythm_last: tuple[list[Observation], np.ndarray] = ([], np.zeros(0, bool))
         self._quality_done = 0
         self.finished = False
         self.n_alerts = 0
@@ -301,7 +303,9 @@ class PatientPipeline:
         """Beats of the analysis window, their codes (Q in unusable signal), the codes
         the rhythm detectors see (a paced beat is N there, not noise), the stretches."""
         r, codes = self._peaks.view, self._codes.view
-        lo = np.searchsorted(r, self.n_samples - round(RHYTHM_WINDOW_S * self.fs_hz))
+        # anchored on the newest labelled beat: no new beat, the same window
+        newest = int(r[-1]) if r.size else self.n_samples
+        lo = np.searchsorted(r, newest - round(RHYTHM_WINDOW_S * self.fs_hz))
         r_w, c_w = r[lo:], codes[lo:].copy()
         rhythm_w = np.where(self._paced_flags.view[lo:], np.int8(_CODE["N"]), c_w)
         bad = merge_stretches(np.array(self._unusable, np.int64).reshape(-1, 2) if self._unusable
@@ -315,6 +319,32 @@ class PatientPipeline:
 
     def _analyse(self, final: bool):
         r_w, c_w, rhythm_w, bad = self._window()
+        # the rhythm only changes with a newly labelled beat or a new unusable stretch:
+        # blocks without either (most device frames) reuse the last analysis
+        key = (self._peaks.n, len(self._unusable), self._unusable[-1] if self._unusable else None,
+               final)
+        if key != self._rhythm_key:
+            self._rhythm_key = key
+            self._rhythm_last = self._rhythm_observations(r_w, rhythm_w, bad, final)
+        rhythm_obs, af_beats = self._rhythm_last
+        self.rules.monitored_s = self.n_samples / self.fs_hz
+        observations = list(rhythm_obs)
+        observations.extend(self._early)
+        self._early.clear()
+        # ST on normal beats outside AF (no isoelectric PR segment there), as holter analyze
+        observations.extend(self._st_observations(
+            r_w, np.where(af_beats, np.int8(_CODE["Q"]), c_w), final))
+        observations.extend(self._technical(bad, final))
+        horizon = self.n_samples if not final else self.n_samples + 2**40
+        drafts = self.rules.observe(observations, horizon)
+        for draft in drafts:
+            self.n_alerts += 1
+            yield self.with_strip(draft)
+
+    def _rhythm_observations(self, r_w: np.ndarray, rhythm_w: np.ndarray, bad: np.ndarray,
+                             final: bool) -> tuple[list[Observation], np.ndarray]:
+        """The rhythm detectors on the window: the episodes the rules watch, and which
+        beats are in AF."""
         observations: list[Observation] = []
         last_beat = int(r_w[-1]) if r_w.size else -1
         af_beats = np.zeros(r_w.size, bool)
@@ -336,17 +366,7 @@ class PatientPipeline:
                 observations.append(Observation(kind, int(ep.start_sample), int(ep.end_sample),
                                                 ongoing, nums))
             self._track_af(rhythm, r_w)
-        observations.extend(self._early)
-        self._early.clear()
-        # ST on normal beats outside AF (no isoelectric PR segment there), as holter analyze
-        observations.extend(self._st_observations(
-            r_w, np.where(af_beats, np.int8(_CODE["Q"]), c_w), final))
-        observations.extend(self._technical(bad, final))
-        horizon = self.n_samples if not final else self.n_samples + 2**40
-        drafts = self.rules.observe(observations, horizon)
-        for draft in drafts:
-            self.n_alerts += 1
-            yield self.with_strip(draft)
+        return observations, af_beats
 
     def _track_af(self, rhythm, r_w: np.ndarray) -> None:
         """AF seconds and monitored seconds so far (for the AF burden of an offset alert).
@@ -356,7 +376,6 @@ class PatientPipeline:
         total once; the window's own AF time is added afresh at each analysis.
         An episode longer than the window counts in full.
         """
-        self.rules.monitored_s = self.n_samples / self.fs_hz
         window_start = int(r_w[0]) if r_w.size else self.n_samples
         if window_start > self._af_counted_to:
             self._af_before_s += _overlap_s(self._af_prev, self._af_counted_to, window_start,
