@@ -166,8 +166,7 @@ class TestLiveDevice:
         port = free_port()
         path = _config(tmp_path, broker_port, site,
                        extra=f'listen = ["tcp://127.0.0.1:{port}"]\n',
-                       patients='[alerts]\ngap_min_s = 0.1\n[[patients]]\nid = "p9"\ndevice = 9\n',
-                       reports=True)
+                       patients='[alerts]\ngap_min_s = 0.1\n[[patients]]\nid = "p9"\ndevice = 9\n')
         gateway = Gateway(load_config(path)).start()
         try:
             sim = subprocess.run(
@@ -187,14 +186,13 @@ class TestLiveDevice:
         assert "stream_gap" in types  # the dropped frames
         assert health["patients"]["p9"]["source"] == "device 9"
         assert health["counts"]["connections"] == 1
-        # the device's ECG was kept as it arrived (lost frames as invalid samples) and reported on
+        # the device's ECG was kept as it arrived (lost frames as invalid samples); its
+        # report is checked in TestSerialDevice (shorter streams), reports are off here
         (kept,) = (tmp_path / "data" / "recordings" / "p9").glob("*.hea")
         record = open_record(kept.with_suffix(""))
         source = open_record(SAMPLE_203)
         assert record.n_samples == source.n_samples and record.fs_hz == source.fs_hz
-        report = _valid_report(tmp_path / "data" / "reports" / "p9" / kept.stem)
-        assert report["beats"]["n_beats"] > 2500
-        assert health["counts"]["reports"] == 1
+        assert health["counts"]["reports"] == 0
 
 
 class TestSerialDevice:
