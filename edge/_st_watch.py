@@ -125,7 +125,3 @@ class StWatch:
             min_duration_s=self.min_duration_s, reference_uv=self.reference_uv,
         )
         return tuple(found), int(r_n[-1])
-
-    def finish(self) -> None:
-        """The stream ended: measure the beats still waiting for their margin."""
-        self.feed(np.zeros((0, self._st.shape[1])), np.zeros(0, np.int64))
