@@ -28,7 +28,7 @@ import numpy as np
 
 from dsp import _beat_kernels as K
 from dsp._exceptions import InvalidParameterError, InvalidSignalError
-from dsp._validate import as_samples_by_leads, check_fs_hz
+from dsp._validate import as_samples_by_leads, check_fs_hz, check_new_r_peaks
 
 #: Rate every beat window is resampled to, Hz.
 CANONICAL_FS_HZ = 128.0
@@ -261,12 +261,8 @@ class BeatFeatureExtractor:
         if self._finished:
             raise InvalidParameterError("feed() after finish(): make a new extractor")
         arr = _leads_first(block, self.n_leads) if np.size(block) else np.zeros((self.n_leads, 0))
-        peaks = np.asarray(r_peaks, dtype=np.int64).reshape(-1)
+        peaks = check_new_r_peaks(r_peaks, self._last_peak)
         if peaks.size:
-            if np.any(np.diff(peaks) <= 0) or peaks[0] <= self._last_peak or peaks[0] < 0:
-                raise InvalidSignalError(
-                    "r_peaks must be sorted, non-negative and after every peak fed before"
-                )
             self._last_peak = int(peaks[-1])
             self._pending = np.concatenate([self._pending, peaks])
         if arr.shape[1]:

@@ -39,7 +39,7 @@ import numpy as np
 
 from dsp._exceptions import InvalidParameterError, InvalidSignalError
 from dsp._numba_config import njit
-from dsp._validate import as_samples_by_leads, check_fs_hz
+from dsp._validate import as_samples_by_leads, check_fs_hz, check_new_r_peaks
 
 __all__ = ["PacedBeats", "PacingConfig", "PacingDetector", "detect_pacing"]
 
@@ -399,15 +399,11 @@ class PacingDetector:
         if np.size(block):
             arr = as_samples_by_leads(block, self.n_leads, made_for="pacing detector").T
             self._buf = np.concatenate([self._buf, arr], axis=1)
-        peaks = np.asarray(r_peaks).reshape(-1)
+        given = np.asarray(r_peaks)
+        if given.size and given.dtype.kind not in "iu":
+            raise InvalidSignalError(f"r_peaks must be integers, got dtype {given.dtype}")
+        peaks = check_new_r_peaks(given, self._last_peak)
         if peaks.size:
-            if peaks.dtype.kind not in "iu":
-                raise InvalidSignalError(f"r_peaks must be integers, got dtype {peaks.dtype}")
-            peaks = peaks.astype(np.int64)
-            if np.any(np.diff(peaks) <= 0) or peaks[0] <= self._last_peak or peaks[0] < 0:
-                raise InvalidSignalError(
-                    "r_peaks must be sorted, non-negative and after every peak fed before"
-                )
             self._last_peak = int(peaks[-1])
             self._pending = np.concatenate([self._pending, peaks])
         return self._emit(final=False)

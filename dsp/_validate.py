@@ -44,3 +44,15 @@ def as_samples_by_leads(signal, n_leads: int | None = None, made_for: str = "det
             f"signal has {arr.shape[1]} leads, the {made_for} was made for {n_leads}"
         )
     return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def check_new_r_peaks(r_peaks, last_peak: int) -> np.ndarray:
+    """New R peaks of a streaming feed as int64, or :class:`InvalidSignalError`.
+
+    They must be sorted, non-negative and after ``last_peak`` (the last peak
+    fed before; -1 for none).
+    """
+    peaks = np.asarray(r_peaks, dtype=np.int64).reshape(-1)
+    if peaks.size and (np.any(np.diff(peaks) <= 0) or peaks[0] <= last_peak or peaks[0] < 0):
+        raise InvalidSignalError("r_peaks must be sorted, non-negative and after every peak fed before")
+    return peaks
