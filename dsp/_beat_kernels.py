@@ -145,6 +145,26 @@ def resample_windows(sig, centers, step, half_box, n_pre, out, n_valid):  # prag
 
 
 @njit
+def _rr_s(t_from, t_to):  # pragma: no cover
+    """The interval between two beat times, clipped to RR_MIN_S .. RR_MAX_S; NaN if one is NaN."""
+    if np.isnan(t_from) or np.isnan(t_to):
+        return np.nan
+    return min(max(t_to - t_from, RR_MIN_S), RR_MAX_S)
+
+
+@njit
+def _push(hist, n_seen, value):  # pragma: no cover
+    """Append ``value`` to a history of the last ``hist.size`` values holding ``n_seen`` so far."""
+    size = hist.size
+    if n_seen >= size:
+        for j in range(size - 1):
+            hist[j] = hist[j + 1]
+        hist[size - 1] = value
+    else:
+        hist[n_seen] = value
+
+
+@njit
 def rr_features(times_s, n_out, state, out):  # pragma: no cover
     """RR features of the first `n_out` beats of `times_s`.
 
@@ -182,14 +202,8 @@ def rr_features(times_s, n_out, state, out):  # pragma: no cover
             local = np.nan
             irr = 0.0
             long_rr = np.nan
-        if np.isnan(state[RS_LAST_T]):
-            pre = np.nan
-        else:
-            pre = min(max(t - state[RS_LAST_T], RR_MIN_S), RR_MAX_S)
-        if b + 1 < times_s.size:
-            post = min(max(times_s[b + 1] - t, RR_MIN_S), RR_MAX_S)
-        else:
-            post = np.nan
+        pre = _rr_s(state[RS_LAST_T], t)
+        post = _rr_s(t, times_s[b + 1]) if b + 1 < times_s.size else np.nan
         # fill what is unknown at the start (or end) of a record with what is known
         if np.isnan(local):
             local = pre if not np.isnan(pre) else (post if not np.isnan(post) else 1.0)
@@ -211,13 +225,8 @@ def rr_features(times_s, n_out, state, out):  # pragma: no cover
         out[b, RR_IRREGULARITY] = irr
         # update the state with this beat's pre-RR
         if not np.isnan(state[RS_LAST_T]):
-            rr = min(max(t - state[RS_LAST_T], RR_MIN_S), RR_MAX_S)
-            if n_seen >= RR_HIST:
-                for j in range(RR_HIST - 1):
-                    hist[j] = hist[j + 1]
-                hist[RR_HIST - 1] = rr
-            else:
-                hist[n_seen] = rr
+            rr = _rr_s(state[RS_LAST_T], t)
+            _push(hist, n_seen, rr)
             if n_seen == 0:
                 state[RS_LONG] = rr
             else:
@@ -443,8 +452,8 @@ def nn_rr_features(times_s, n_out, is_dom, state, out):  # pragma: no cover
         t = times_s[b]
         n_seen = int(state[NS_N])
         n_hist = min(n_seen, RR_HIST)
-        pre = np.nan if np.isnan(state[NS_LAST_T]) else min(max(t - state[NS_LAST_T], RR_MIN_S), RR_MAX_S)
-        post = min(max(times_s[b + 1] - t, RR_MIN_S), RR_MAX_S) if b + 1 < times_s.size else np.nan
+        pre = _rr_s(state[NS_LAST_T], t)
+        post = _rr_s(t, times_s[b + 1]) if b + 1 < times_s.size else np.nan
         if n_hist > 0:
             for j in range(n_hist):
                 tmp[j] = hist[j]
@@ -458,12 +467,7 @@ def nn_rr_features(times_s, n_out, is_dom, state, out):  # pragma: no cover
             out[b, NN_PRE_LOCAL] = 1.0 if np.isnan(pre) else pre / local
             out[b, NN_POST_LOCAL] = 1.0 if np.isnan(post) else post / local
         if not np.isnan(pre) and state[NS_LAST_DOM] > 0.5 and is_dom[b] > 0.5:
-            if n_seen >= RR_HIST:
-                for j in range(RR_HIST - 1):
-                    hist[j] = hist[j + 1]
-                hist[RR_HIST - 1] = pre
-            else:
-                hist[n_seen] = pre
+            _push(hist, n_seen, pre)
             state[NS_N] = n_seen + 1
         state[NS_LAST_T] = t
         state[NS_LAST_DOM] = is_dom[b]
@@ -509,8 +513,8 @@ def rr_upper_features(times_s, n_out, state, out):  # pragma: no cover
         t = times_s[b]
         n_seen = int(state[US_N])
         n_hist = min(n_seen, RR_UPPER_HIST)
-        pre = np.nan if np.isnan(state[US_LAST_T]) else min(max(t - state[US_LAST_T], RR_MIN_S), RR_MAX_S)
-        post = min(max(times_s[b + 1] - t, RR_MIN_S), RR_MAX_S) if b + 1 < times_s.size else np.nan
+        pre = _rr_s(state[US_LAST_T], t)
+        post = _rr_s(t, times_s[b + 1]) if b + 1 < times_s.size else np.nan
         if n_hist > 0:
             for j in range(n_hist):
                 tmp[j] = hist[j]
@@ -525,11 +529,6 @@ def rr_upper_features(times_s, n_out, state, out):  # pragma: no cover
             out[b, UP_PRE] = 1.0
             out[b, UP_POST] = 1.0
         if not np.isnan(pre):
-            if n_seen >= RR_UPPER_HIST:
-                for j in range(RR_UPPER_HIST - 1):
-                    hist[j] = hist[j + 1]
-                hist[RR_UPPER_HIST - 1] = pre
-            else:
-                hist[n_seen] = pre
+            _push(hist, n_seen, pre)
             state[US_N] = n_seen + 1
         state[US_LAST_T] = t
