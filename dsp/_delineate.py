@@ -1,7 +1,8 @@
 """Beat delineation: QRS onset and offset (J point), T-wave peak and end, P wave present.
 
 Given the R peaks, each beat is delineated on all leads together. The ECG is
-band-limited (zero-phase 0.5-40 Hz Butterworth); its slope is the difference
+band-limited (zero-phase 0.5-40 Hz Butterworth, run in Numba with the padding and
+initial conditions of ``scipy.signal.sosfiltfilt``, both leads at once); its slope is the difference
 ``s[i] = x[i + h] - x[i - h]``, ``h = SLOPE_HALF_MS`` (a smoothed derivative,
 in the spirit of the wavelet scale 2^2 of Martinez et al., IEEE TBME
 2004;51:570-81), taken only around each beat. Thresholds are fractions of a
@@ -51,6 +52,7 @@ half, which was not used for any choice (benchmarks/results/delineation.md).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -97,6 +99,59 @@ class Delineation:
     t_peak: np.ndarray
     t_end: np.ndarray
     p_present: np.ndarray  # bool
+
+
+@njit
+def _sos_pass(sos, zi, y, reverse):
+    """Filter every column of y in place through sos, forward or backward, from the steady state
+    of its first sample (the leads side by side: their recursions run interleaved)."""
+    m, n_leads = y.shape
+    n_sec = sos.shape[0]
+    z = np.empty((n_sec, n_leads, 2))
+    start = m - 1 if reverse else 0
+    for k in range(n_sec):
+        for lead in range(n_leads):
+            z[k, lead, 0] = zi[k, 0] * y[start, lead]
+            z[k, lead, 1] = zi[k, 1] * y[start, lead]
+    for j in range(m):
+        i = m - 1 - j if reverse else j
+        for k in range(n_sec):
+            b0, b1, b2, a1, a2 = sos[k, 0], sos[k, 1], sos[k, 2], sos[k, 4], sos[k, 5]
+            for lead in range(n_leads):
+                v = y[i, lead]
+                out = b0 * v + z[k, lead, 0]
+                z[k, lead, 0] = b1 * v - a1 * out + z[k, lead, 1]
+                z[k, lead, 1] = b2 * v - a2 * out
+                y[i, lead] = out
+
+
+@njit
+def _filtfilt_kernel(sos, zi, x, padlen):
+    """Zero-phase ``sos`` over each column of x (NaN read as 0), as ``scipy.signal.sosfiltfilt``
+    (odd padding, steady-state initial conditions)."""
+    n, n_leads = x.shape
+    p = padlen
+    ext = np.empty((n + 2 * p, n_leads))
+    for i in range(n):
+        for lead in range(n_leads):
+            v = x[i, lead]
+            ext[p + i, lead] = 0.0 if math.isnan(v) else v
+    for lead in range(n_leads):
+        for i in range(p):
+            ext[i, lead] = 2.0 * ext[p, lead] - ext[2 * p - i, lead]
+            ext[n + p + i, lead] = 2.0 * ext[n + p - 1, lead] - ext[n + p - 2 - i, lead]
+    _sos_pass(sos, zi, ext, False)
+    _sos_pass(sos, zi, ext, True)
+    return np.ascontiguousarray(ext[p : n + p])
+
+
+@functools.lru_cache(maxsize=8)
+def _band_pass(fs_hz: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """The 0.5-40 Hz band-pass sections, their steady-state ``zi`` and scipy's default pad length."""
+    sos = sps.butter(2, [0.5, 40.0], btype="bandpass", fs=fs_hz, output="sos")
+    n_zero = min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
+    padlen = 3 * (2 * sos.shape[0] + 1 - n_zero)
+    return np.ascontiguousarray(sos), np.ascontiguousarray(sps.sosfilt_zi(sos)), padlen
 
 
 @njit
@@ -313,7 +368,7 @@ def delineate_beats(
     Parameters
     ----------
     signal_mv : ndarray
-        The ECG, mV; NaN samples are treated as 0 after filtering.
+        The ECG, mV; NaN samples are read as 0 (before filtering).
     fs_hz : float
         Sampling frequency, Hz (100-1000).
     r_peaks : ndarray of int
@@ -350,9 +405,8 @@ def delineate_beats(
     r = np.ascontiguousarray(r_peaks, dtype=np.int64)
     if r.ndim != 1 or (r.size > 1 and np.any(np.diff(r) <= 0)):
         raise InvalidParameterError("r_peaks must be 1-D and strictly increasing")
-    x = np.nan_to_num(x, nan=0.0)
-    sos = sps.butter(2, [0.5, 40.0], btype="bandpass", fs=fs_hz, output="sos")
-    xf = np.ascontiguousarray(sps.sosfiltfilt(sos, x, axis=0))
+    sos, zi, padlen = _band_pass(float(fs_hz))
+    xf = _filtfilt_kernel(sos, zi, np.ascontiguousarray(x), min(padlen, x.shape[0] - 1))
     onset, offset, t_peak, t_end, p = _delineate_kernel(
         xf, r, float(fs_hz), float(qrs_threshold), int(round(t_end_search_ms * fs_hz / 1000)), P_MIN_MV, P_SNR,
     )

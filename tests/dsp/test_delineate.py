@@ -12,7 +12,9 @@ from dsp._delineate import (
     P_SNR,
     QRS_THRESHOLD,
     T_END_SEARCH_MS,
+    _band_pass,
     _delineate_kernel,
+    _filtfilt_kernel,
     delineate_beats,
 )
 
@@ -45,6 +47,24 @@ def _run_kernel(x, r_peaks):
     got = _delineate_kernel(xf, r_peaks, FS, QRS_THRESHOLD, ts, P_MIN_MV, P_SNR)
     want = delineate_ref(xf, r_peaks, FS, QRS_THRESHOLD, ts, P_MIN_MV, P_SNR)
     return got, want
+
+
+class TestBandPass:
+    @pytest.mark.parametrize("fs_hz", [128.0, 250.0, 360.0, 1000.0])
+    @pytest.mark.parametrize("kind", ["random", "nan", "short"])
+    def test_equals_scipy_sosfiltfilt(self, fs_hz, kind):
+        from scipy import signal as sps
+
+        x = np.cumsum(np.random.default_rng(2).normal(size=(3000, 2)), axis=0)
+        if kind == "nan":
+            x[0, 0] = np.nan
+            x[100:300, 1] = np.nan
+        elif kind == "short":
+            x = x[:40]
+        sos, zi, padlen = _band_pass(fs_hz)
+        got = _filtfilt_kernel(sos, zi, x, padlen)
+        want = sps.sosfiltfilt(sos, np.nan_to_num(x), axis=0)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
 
 
 class TestKernelAgainstReference:
