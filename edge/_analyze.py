@@ -27,12 +27,13 @@ import dsp
 import models
 from dsp._qt import QT_RANGE_MS, _qt_kernel
 from dsp._qt import RR_RANGE_MS as QT_RR_RANGE_MS
+from dsp._rhythm import beats_in_episodes
 from edge._beat_measures import BeatMeasurer
 from edge._labels import BeatLabeller, LabelledBeats
 from edge._stream import ProgressCallback, RecordBeats, detect_record
 from firmware_bridge import RecordInfo
 
-__all__ = ["HolterAnalysis", "analyze_record", "hr_trend", "in_episodes", "qt_intervals"]
+__all__ = ["HolterAnalysis", "analyze_record", "hr_trend", "qt_intervals"]
 
 #: Width of one heart-rate / ST trend bin, s.
 TREND_BIN_S = 300.0
@@ -180,14 +181,6 @@ def _qtc_summary(measures: dict[str, np.ndarray], classes: np.ndarray) -> float 
     return float(np.median(values)) if values.size else None
 
 
-def in_episodes(r_peaks: np.ndarray, episodes) -> np.ndarray:
-    """Which beats lie inside one of `episodes` (first to last beat, inclusive)."""
-    inside = np.zeros(r_peaks.size, bool)
-    for ep in episodes:
-        inside |= (r_peaks >= ep.start_sample) & (r_peaks <= ep.end_sample)
-    return inside
-
-
 def _st_episodes(measures: dict[str, np.ndarray], r_peaks: np.ndarray, classes: np.ndarray,
                  fs_hz: float, af_episodes=()) -> tuple:
     """ST episodes on the normal beats outside atrial fibrillation only.
@@ -197,7 +190,7 @@ def _st_episodes(measures: dict[str, np.ndarray], r_peaks: np.ndarray, classes: 
     deviations found there are not ST changes either.
     """
     st = measures.get("st_uv")
-    normal = (classes == "N") & ~in_episodes(r_peaks, af_episodes)
+    normal = (classes == "N") & ~beats_in_episodes(r_peaks, af_episodes)
     if st is None or normal.sum() < 2:
         return ()
     return tuple(dsp.find_st_episodes(st[normal], r_peaks[normal], fs_hz))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import dsp
-from dsp._rhythm import RhythmAnalysis, analyze_rhythm
+from dsp._rhythm import RhythmAnalysis, analyze_rhythm_sveb_in_af
 from edge._paced import PacedOverride, rhythm_classes
 from firmware_bridge import RecordInfo
 from models import BeatClassifier
@@ -130,6 +130,9 @@ class BeatLabeller:
             classes[lo:hi] = ["Q"] * (hi - lo)
             paced[lo:hi] = False
         fs = self._fs_hz or 360.0
-        rhythm = analyze_rhythm(r, rhythm_classes(classes, paced), fs, unusable,
-                                self._rhythm_config)
+        # S beats inside AF are conducted AF beats: N (paced beats are Q here, never S)
+        rhythm, relabelled = analyze_rhythm_sveb_in_af(
+            r, rhythm_classes(classes, paced), fs, unusable, self._rhythm_config)
+        for i in np.flatnonzero(relabelled).tolist():
+            classes[i] = "N"
         return LabelledBeats(r_peaks=r, classes=tuple(classes), rhythm=rhythm)

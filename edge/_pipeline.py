@@ -7,7 +7,7 @@ Per block of samples (:meth:`PatientPipeline.feed`):
 2. the beat features (:class:`dsp.BeatFeatureExtractor`) and the TFLite
    classifier (:class:`models.BeatClassifier`) label every beat once its
    neighbours are known;
-3. the rhythm detectors (:func:`dsp._rhythm.analyze_rhythm`) run on a sliding
+3. the rhythm detectors (:func:`dsp._rhythm.analyze_rhythm_sveb_in_af`) run on a sliding
    window of recent labelled beats (``RHYTHM_WINDOW_S``), the unusable
    stretches become technical observations, and the alert rules
    (:class:`edge._rules.AlertRules`) decide which alerts to raise;
@@ -32,8 +32,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import dsp
-from dsp._rhythm import C_S, C_V, CLASSES, RhythmConfig, analyze_rhythm
-from edge._analyze import in_episodes
+from dsp._rhythm import (
+    C_S,
+    C_V,
+    CLASSES,
+    RhythmConfig,
+    analyze_rhythm_sveb_in_af,
+    beats_in_episodes,
+)
 from edge._config import AlertThresholds
 from edge._labels import shared_classifier
 from edge._paced import PacedOverride
@@ -349,8 +355,12 @@ class PatientPipeline:
         last_beat = int(r_w[-1]) if r_w.size else -1
         af_beats = np.zeros(r_w.size, bool)
         if r_w.size >= 2:
-            rhythm = analyze_rhythm(r_w, rhythm_w, self.fs_hz, bad, self._rhythm_cfg)
-            af_beats = in_episodes(r_w, rhythm.of_kind("AFIB"))
+            # S beats inside AF are conducted AF beats: N, in the stored labels too
+            rhythm, relabelled = analyze_rhythm_sveb_in_af(r_w, rhythm_w, self.fs_hz, bad,
+                                                           self._rhythm_cfg)
+            if relabelled.any():  # the window is the tail of the stored beats
+                self._codes.view[self._codes.n - r_w.size :][relabelled] = _CODE["N"]
+            af_beats = beats_in_episodes(r_w, rhythm.of_kind("AFIB"))
             for ep in rhythm.episodes:
                 kind = _RHYTHM_KINDS.get(ep.kind)
                 if kind is None:

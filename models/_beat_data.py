@@ -31,13 +31,6 @@ DS2 = (
     "212", "213", "214", "219", "221", "222", "228", "231", "232", "233", "234",
 )  # fmt: skip
 PACED = ("102", "104", "107", "217")
-#: DS1 split in two patient-disjoint folds for model selection (cross-fitted):
-#: balanced by hand on reference S and V counts. DS2 is never used for selection.
-DS1_FOLDS = (
-    ("101", "108", "112", "115", "122", "201", "205", "208", "209", "215", "230"),
-    ("106", "109", "114", "116", "118", "119", "124", "203", "207", "220", "223"),
-)
-
 #: MIT-BIH symbol -> AAMI class (the EC57 table: escape beats e, j, n are N).
 AAMI_OF_SYMBOL = {
     "N": "N", "L": "N", "R": "N", "B": "N", "e": "N", "j": "N", "n": "N",

@@ -42,12 +42,15 @@ def _interpreter_class():
 
 
 class TfliteBeatModel:
-    """The TFLite network alone: inputs in, class probabilities out, in batches.
+    """The TFLite network alone: inputs in, its outputs per beat out, in batches.
 
     Parameters
     ----------
     path : path-like
-        A ``.tflite`` file with inputs ``morph`` and ``scalars``.
+        A ``.tflite`` file with inputs ``morph`` and ``scalars``. Its output
+        has one column per class of :data:`MODEL_CLASSES` (the CNN's
+        probabilities), and may have one more: the supraventricular head's
+        score (see :class:`BeatClassifier`).
     """
 
     def __init__(self, path: str | Path = MODEL_PATH) -> None:
@@ -60,7 +63,12 @@ class TfliteBeatModel:
         by_rank = sorted(inputs.values(), key=lambda d: -len(d["shape"]))
         self._morph_index = by_rank[0]["index"]
         self._scal_index = by_rank[1]["index"]
-        self._out_index = interp.get_output_details()[0]["index"]
+        out = interp.get_output_details()[0]
+        self._out_index = out["index"]
+        #: columns of the output: the class probabilities, then any extra heads
+        self.n_outputs = int(out["shape"][-1])
+        if self.n_outputs < len(MODEL_CLASSES):
+            raise ModelError(f"{path}: {self.n_outputs} outputs, expected >= {len(MODEL_CLASSES)}")
         self._batch = 0
         # a TFLite interpreter is not thread-safe; the gateway's patient threads share one
         self._lock = threading.Lock()
@@ -72,13 +80,17 @@ class TfliteBeatModel:
             self._interp.allocate_tensors()
             self._batch = n
 
-    def predict_proba(self, morph: np.ndarray, scalars: np.ndarray) -> np.ndarray:
-        """Class probabilities, shape (n, len(MODEL_CLASSES)), float32 (thread-safe)."""
+    def predict(self, morph: np.ndarray, scalars: np.ndarray) -> np.ndarray:
+        """All outputs, shape (n, n_outputs), float32 (thread-safe)."""
         n = morph.shape[0]
-        out = np.zeros((n, len(MODEL_CLASSES)), np.float32)
+        out = np.zeros((n, self.n_outputs), np.float32)
         with self._lock:
             self._predict_into(morph, scalars, out)
         return out
+
+    def predict_proba(self, morph: np.ndarray, scalars: np.ndarray) -> np.ndarray:
+        """Class probabilities, shape (n, len(MODEL_CLASSES)), float32 (thread-safe)."""
+        return self.predict(morph, scalars)[:, : len(MODEL_CLASSES)]
 
     def _predict_into(self, morph: np.ndarray, scalars: np.ndarray, out: np.ndarray) -> None:
         n = morph.shape[0]
@@ -92,6 +104,26 @@ class TfliteBeatModel:
             out[start : start + m.shape[0]] = self._interp.get_tensor(self._out_index)
 
 
+def decide(outputs: np.ndarray, decision: dict) -> np.ndarray:
+    """Class index (into :data:`MODEL_CLASSES`) per beat from the model's outputs.
+
+    Two stages (``models/MODEL_CARD.md``): the CNN separates supraventricular
+    (N + S probability), V and F, with ``v_offset`` / ``f_offset`` added to the
+    log-probabilities of V and F; a supraventricular beat is S when the S
+    head's score (the last output column) reaches ``s_threshold``, else N.
+    Used by training (held-out decisions) and at run time alike.
+    """
+    logp = np.log(np.maximum(outputs[:, : len(MODEL_CLASSES)], 1e-6))
+    sv = np.logaddexp(logp[:, 0], logp[:, 1])
+    stage1 = np.stack(
+        [sv, logp[:, 2] + float(decision["v_offset"]), logp[:, 3] + float(decision["f_offset"])], axis=1
+    )
+    idx = np.array([0, 2, 3])[np.argmax(stage1, axis=1)]
+    s_score = outputs[:, len(MODEL_CLASSES)]
+    idx[(idx == 0) & (s_score >= float(decision["s_threshold"]))] = MODEL_CLASSES.index("S")
+    return idx
+
+
 @dataclass(frozen=True, eq=False)
 class BeatLabels:
     """Labels of a run of beats.
@@ -103,12 +135,16 @@ class BeatLabels:
     classes : tuple of str
         AAMI class of each beat: N, S, V, F or Q.
     probabilities : ndarray of float32, shape (n, 4)
-        Network output for N, S, V, F (Q beats keep theirs).
+        CNN output for N, S, V, F (Q beats keep theirs).
+    s_score : ndarray of float32, shape (n,)
+        The supraventricular head's score (S when >= the model's threshold
+        and the CNN finds the beat supraventricular).
     """
 
     r_peaks: np.ndarray
     classes: tuple[str, ...]
     probabilities: np.ndarray
+    s_score: np.ndarray
 
     @property
     def symbols(self) -> list[str]:
@@ -117,12 +153,13 @@ class BeatLabels:
 
 
 class BeatClassifier:
-    """The committed beat classifier with its decision offsets.
+    """The committed beat classifier with its decision rule.
 
     Parameters
     ----------
     path : path-like, optional
-        ``.tflite`` model; its sidecar is the ``.json`` beside it.
+        ``.tflite`` model; its sidecar is the ``.json`` beside it (classes,
+        ``decision``: ``v_offset``, ``f_offset``, ``s_threshold``).
     """
 
     def __init__(self, path: str | Path = MODEL_PATH) -> None:
@@ -135,18 +172,24 @@ class BeatClassifier:
             raise ModelError(f"model sidecar unreadable: {sidecar}: {exc}") from exc
         if tuple(meta.get("classes", ())) != MODEL_CLASSES:
             raise ModelError(f"{sidecar}: classes {meta.get('classes')} != {MODEL_CLASSES}")
-        self.offsets = np.asarray(meta["offsets"], np.float64)
+        decision = meta.get("decision")
+        if not isinstance(decision, dict) or not {"v_offset", "f_offset", "s_threshold"} <= set(decision):
+            raise ModelError(f"{sidecar}: 'decision' needs v_offset, f_offset and s_threshold")
+        if self.model.n_outputs != len(MODEL_CLASSES) + 1:
+            raise ModelError(f"{path}: {self.model.n_outputs} outputs, expected the 4 classes + the S head")
+        self.decision = {k: float(decision[k]) for k in ("v_offset", "f_offset", "s_threshold")}
         self.meta = meta
 
     def classify(self, features: BeatFeatures) -> BeatLabels:
         """Label every beat of `features` (one batched pass)."""
         morph, scalars = model_inputs(features)
-        probs = self.model.predict_proba(morph, scalars)
-        logp = np.log(np.maximum(probs, 1e-6)) + self.offsets[None, :]
-        idx = np.argmax(logp, axis=1)
+        outputs = self.model.predict(morph, scalars)
+        idx = decide(outputs, self.decision)
         classes = [MODEL_CLASSES[i] for i in idx]
         for i in np.flatnonzero(features.valid_fraction < MIN_VALID_FRACTION):
             classes[i] = "Q"
         return BeatLabels(
-            r_peaks=features.r_peaks.copy(), classes=tuple(classes), probabilities=probs
+            r_peaks=features.r_peaks.copy(), classes=tuple(classes),
+            probabilities=outputs[:, : len(MODEL_CLASSES)].copy(),
+            s_score=outputs[:, len(MODEL_CLASSES)].copy(),
         )

@@ -1,22 +1,36 @@
-"""Train the beat classifier (TensorFlow/Keras; the ``train`` extra).
+"""Train the beat classifier (TensorFlow/Keras and scikit-learn; the ``train`` extra).
 
 Recipe (all choices made on DS1 only):
 
 1. Data: the 22 DS1 records of de Chazal et al. 2004, beats located by our
    detector, labelled by the nearest reference beat (:mod:`models._beat_data`).
-2. Model selection by patient-held-out cross-fitting on DS1: the two fixed
-   DS1 folds (:data:`models._beat_data.DS1_FOLDS`) train on one, predict the
-   other. The number of epochs is the one with the best mean held-out score
-   (averaged over 5 neighbouring epochs),
-   and the decision offsets (added to the log-probabilities of S, V, F) are
-   tuned on the held-out predictions of both folds at that epoch.
-3. The final model is trained on all of DS1 for that many epochs with the same
-   seed, converted to TFLite with full int8 quantisation of weights and
-   activations (a representative set of DS1 beats), and written with a JSON
-   sidecar holding the offsets and the DS1 figures.
+2. Two parts, one TFLite graph:
 
-DS2 is never read here. Seeds are fixed and TensorFlow runs deterministic
-single-threaded ops, so a rerun gives the same model.
+   * a small CNN on the morphology and the scalar features, softmax over
+     N/S/V/F; at run time it decides supraventricular (N + S) vs V vs F;
+   * the S head: a logistic regression (S vs the rest) on the RR and
+     template-comparison scalars (:data:`S_HEAD_INPUTS`), which labels a
+     supraventricular beat S above a threshold. Few DS1 patients have S beats
+     (7 have more than 30), and the CNN's morphology branch learns those
+     patients; a linear model on patient-normalised RR and morphology
+     comparisons generalises to new patients as de Chazal's did.
+
+3. Selection by leave-one-patient-out (LOPO) over the 22 DS1 records: for each
+   record, both parts are trained on the other 21 and predict every beat of
+   it. From the pooled held-out predictions: the number of epochs (the best
+   F1 of V, averaged over 5 neighbouring epochs), the V offset (grid
+   :data:`V_OFFSETS`, best F1 of V), then the S threshold (grid
+   :data:`S_THRESHOLDS`, best F1 of S after the run-time rhythm rule that
+   makes S beats inside detected AF N, :func:`dsp._rhythm.analyze_rhythm_sveb_in_af`).
+4. The final parts are trained on all of DS1 (the CNN for that many epochs,
+   same seed), joined into one Keras model whose output is the four class
+   probabilities and the S score, converted to TFLite with full int8
+   quantisation (a representative set of DS1 beats), and written with a JSON
+   sidecar holding the decision rule and the DS1 figures.
+
+DS2 is never read here. Seeds are fixed, TensorFlow runs deterministic
+single-threaded ops and the logistic regression is a deterministic solver, so a
+rerun gives the same model.
 """
 
 from __future__ import annotations
@@ -31,12 +45,28 @@ from pathlib import Path
 import numpy as np
 
 from dsp._beat_features import WINDOW_LEN
-from models._beat_data import DS1, DS1_FOLDS, load_record_beats
+from dsp._rhythm import analyze_rhythm_sveb_in_af
+from models._beat_data import DS1, RecordBeats, load_record_beats
+from models._classifier import decide
 from models._inputs import MODEL_CLASSES, N_SCALARS, SCALAR_NAMES
 
 SEED = 20040701  # de Chazal et al., IEEE TBME 51(7), July 2004
 #: epochs averaged when choosing the number of epochs (odd)
 SMOOTH_EPOCHS = 5
+#: scalar inputs of the S head: RR prematurity against the patient's own
+#: rhythm and the comparison with the dominant beat (no absolute RR, no morphology)
+S_HEAD_INPUTS = (
+    "log_pre_over_local", "log_post_over_local", "log_pre_over_long", "log_post_over_pre",
+    "irregularity", "log_pre_over_local_nn", "log_post_over_local_nn", "log_pre_over_upper",
+    "log_post_over_upper", "corr_dominant", "corr_dominant_lead0", "corr_dominant_lead1",
+    "log_amplitude_lead0", "log_amplitude_lead1", "width_minus_dominant", "cluster_fraction",
+    "in_dominant_cluster", "corr_own_cluster",
+)  # fmt: skip
+#: the decision grids searched on the DS1 held-out predictions
+V_OFFSETS = tuple(np.round(np.arange(-3.0, 3.01, 0.25), 2).tolist())
+S_THRESHOLDS = tuple(np.round(np.arange(0.50, 0.951, 0.05), 2).tolist())
+#: sampling rate of the MIT-BIH records (for the rhythm rule in selection)
+MITDB_FS_HZ = 360.0
 
 
 @dataclass(frozen=True)
@@ -109,9 +139,8 @@ def build_model(cfg: TrainConfig):
     return keras.Model([morph_in, scal_in], out), train_model
 
 
-def _stack(records, cache_dir):
-    """Morphology, scalars, labels and record index of the labelled beats of `records`."""
-    beats = [load_record_beats(r, cache_dir=cache_dir) for r in records]
+def _stack(beats: list[RecordBeats]):
+    """Morphology, scalars, labels and record index of the labelled beats of `beats`."""
     morph = np.concatenate([b.morph for b in beats])
     scal = np.concatenate([b.scalars for b in beats])
     label = np.concatenate([b.label for b in beats])
@@ -162,27 +191,6 @@ def per_beat_scores(label, pred) -> dict[str, float]:
     return out
 
 
-def decide(probs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Class index per beat: argmax of log-probability plus per-class offset."""
-    return np.argmax(np.log(np.maximum(probs, 1e-6)) + offsets[None, :], axis=1)
-
-
-def tune_offsets(label, probs) -> tuple[np.ndarray, float]:
-    """Offsets for S and V (grid -5..3, 0.25 steps) maximising F1(S) + F1(V) on held-out DS1."""
-    grid = np.arange(-5.0, 3.01, 0.25)
-    best = (np.zeros(len(MODEL_CLASSES)), -1.0)
-    logp = np.log(np.maximum(probs, 1e-6))
-    for bs in grid:
-        for bv in grid:
-            off = np.array([0.0, bs, bv, 0.0])
-            pred = np.argmax(logp + off[None, :], axis=1)
-            s = per_beat_scores(label, pred)
-            score = s["S_f1"] + s["V_f1"]
-            if score > best[1] + 1e-9:
-                best = (off, score)
-    return best
-
-
 def _fit(tf, cfg, train, epochs, val=None, on_epoch=None):
     import keras
 
@@ -219,48 +227,96 @@ def _predict(model, morph, scal):
     return np.asarray(model.predict({"morph": morph, "scalars": scal}, batch_size=4096, verbose=0))
 
 
-def select(cfg: TrainConfig, cache_dir: Path | None) -> dict:
-    """Patient-held-out cross-fitting on DS1: epochs and decision offsets."""
+def _s_head_columns() -> list[int]:
+    return [SCALAR_NAMES.index(n) for n in S_HEAD_INPUTS]
+
+
+def fit_s_head(scal: np.ndarray, label: np.ndarray):
+    """The S head: logistic regression, S vs the rest, classes balanced (scikit-learn)."""
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000)
+    lr.fit(scal[:, _s_head_columns()].astype(np.float64), (label == MODEL_CLASSES.index("S")).astype(int))
+    return lr
+
+
+def s_head_score(lr, scal: np.ndarray) -> np.ndarray:
+    return lr.predict_proba(scal[:, _s_head_columns()].astype(np.float64))[:, 1]
+
+
+def _with_rhythm_rule(beats: list[RecordBeats], pred: list[np.ndarray]) -> np.ndarray:
+    """Held-out decisions of the labelled beats after the run-time AF rule, pooled."""
+    out = []
+    for b, p in zip(beats, pred, strict=True):
+        _, relabelled = analyze_rhythm_sveb_in_af(b.r_peaks, [MODEL_CLASSES[i] for i in p], MITDB_FS_HZ)
+        out.append(np.where(relabelled, MODEL_CLASSES.index("N"), p)[b.label >= 0])
+    return np.concatenate(out)
+
+
+def select(cfg: TrainConfig, beats: list[RecordBeats]) -> dict:
+    """Leave-one-patient-out over DS1: epochs, V offset, S threshold.
+
+    Every held-out record's every beat (labelled or not) is predicted, so the
+    rhythm rule sees the beat stream it sees at run time.
+    """
     tf = _setup_tf()
-    folds = [_stack(f, cache_dir) for f in DS1_FOLDS]
+    morph, scal, label, group = _stack(beats)
+    # per epoch, per held-out record: CNN probabilities of all its beats
     per_epoch: dict[int, list] = {}
-    for k in range(2):
-        train, val = folds[1 - k], folds[k]
-        _progress(f"fold {k + 1}/2: train on {len(DS1_FOLDS[1 - k])} DS1 records, hold out {len(DS1_FOLDS[k])}")
+    s_scores: list[np.ndarray] = []
+    for i, held in enumerate(beats):
+        train = group != i
+        t0 = time.perf_counter()
 
-        def on_epoch(e, model, val=val):
-            probs = _predict(model, val[0], val[1])
-            per_epoch.setdefault(e, []).append(probs)
-            s = per_beat_scores(val[2], np.argmax(probs, axis=1))
-            _progress(f"  epoch {e}: held-out {s}")
+        def on_epoch(e, model, held=held):
+            per_epoch.setdefault(e, []).append(_predict(model, held.morph, held.scalars))
 
-        _fit(tf, cfg, train, cfg.max_epochs, on_epoch=on_epoch)
-    label = np.concatenate([folds[0][2], folds[1][2]])
-    scores = {}
-    for e, probs in per_epoch.items():
-        s = per_beat_scores(label, np.argmax(np.concatenate(probs), axis=1))
-        scores[e] = s["S_f1"] + s["V_f1"]
-    # the best epoch by the held-out score averaged over SMOOTH_EPOCHS neighbouring
-    # epochs: single-epoch scores of two small folds jump by several points, and
-    # a lucky epoch is not a reproducible choice
+        _fit(tf, cfg, (morph[train], scal[train], label[train], group[train]), cfg.max_epochs,
+             on_epoch=on_epoch)
+        s_scores.append(s_head_score(fit_s_head(scal[train], label[train]), held.scalars))
+        last = per_epoch[cfg.max_epochs][-1][held.label >= 0]
+        s = per_beat_scores(held.label[held.label >= 0], np.argmax(last, axis=1))
+        _progress(f"LOPO {i + 1}/{len(beats)}: {held.record} held out "
+                  f"({time.perf_counter() - t0:.0f} s), last epoch argmax {s}")
+    labelled = [b.label >= 0 for b in beats]
+
+    def outputs(e):
+        return [np.column_stack([p, sc]) for p, sc in zip(per_epoch[e], s_scores, strict=True)]
+
+    def pooled(e, decision):
+        return np.concatenate([decide(o, decision)[k] for o, k in zip(outputs(e), labelled, strict=True)])
+
+    # the CNN's share: supraventricular vs V vs F (no S head yet: threshold above 1)
+    no_s = {"v_offset": 0.0, "f_offset": 0.0, "s_threshold": 2.0}
+    scores = {e: per_beat_scores(label, pooled(e, no_s))["V_f1"] for e in per_epoch}
     ep = sorted(scores)
-    smooth = {
-        e: float(np.mean([scores[k] for k in ep if abs(k - e) <= SMOOTH_EPOCHS // 2]))
-        for e in ep
-        if e > SMOOTH_EPOCHS // 2 and e <= ep[-1] - SMOOTH_EPOCHS // 2
-    }
+    half = SMOOTH_EPOCHS // 2
+    smooth = {e: float(np.mean([scores[k] for k in ep if abs(k - e) <= half]))
+              for e in ep if half < e <= ep[-1] - half}
     epochs = max(smooth, key=lambda e: (smooth[e], -e))
-    probs = np.concatenate(per_epoch[epochs])
-    offsets, _ = tune_offsets(label, probs)
-    held_out = per_beat_scores(label, decide(probs, offsets))
-    held_out_argmax = per_beat_scores(label, np.argmax(probs, axis=1))
+    v_f1 = {v: per_beat_scores(label, pooled(epochs, no_s | {"v_offset": v}))["V_f1"] for v in V_OFFSETS}
+    v_offset = max(V_OFFSETS, key=lambda v: (v_f1[v], -abs(v)))
+    s_grid = {}
+    for th in S_THRESHOLDS:
+        decision = {"v_offset": v_offset, "f_offset": 0.0, "s_threshold": th}
+        pred = [decide(o, decision) for o in outputs(epochs)]
+        s_grid[th] = per_beat_scores(label, _with_rhythm_rule(beats, pred))
+    s_threshold = max(S_THRESHOLDS, key=lambda t: (s_grid[t]["S_f1"], t))
+    decision = {"v_offset": v_offset, "f_offset": 0.0, "s_threshold": s_threshold}
+    pred = [decide(o, decision) for o in outputs(epochs)]
     return {
+        "scheme": f"leave-one-patient-out over the {len(beats)} DS1 records",
         "epochs": epochs,
-        "offsets": offsets.tolist(),
-        "ds1_held_out": held_out,
-        "ds1_held_out_argmax": held_out_argmax,
-        "epoch_scores": {str(k): round(v, 2) for k, v in sorted(scores.items())},
-        "epoch_scores_smoothed": {str(k): round(v, 2) for k, v in sorted(smooth.items())},
+        "decision": decision,
+        "ds1_held_out": s_grid[s_threshold],
+        "ds1_held_out_without_rhythm_rule": per_beat_scores(label, np.concatenate(
+            [p[k] for p, k in zip(pred, labelled, strict=True)])),
+        "ds1_held_out_cnn_argmax": per_beat_scores(label, np.argmax(np.concatenate(
+            [p[k] for p, k in zip(per_epoch[epochs], labelled, strict=True)]), axis=1)),
+        "epoch_v_f1": {str(k): round(v, 2) for k, v in sorted(scores.items())},
+        "epoch_v_f1_smoothed": {str(k): round(v, 2) for k, v in sorted(smooth.items())},
+        "v_offset_f1": {str(k): v for k, v in v_f1.items()},
+        "s_threshold_scores": {str(k): v for k, v in s_grid.items()},
     }
 
 
@@ -275,6 +331,21 @@ def _representative(morph, scal, n=2000):
     return gen
 
 
+def joined_model(cnn, lr):
+    """One Keras graph: the CNN's four probabilities and the S head's score, (n, 5)."""
+    import keras
+    from keras import layers
+
+    morph_in, scal_in = cnn.inputs
+    head = layers.Dense(1, activation="sigmoid", name="s_head")
+    score = head(scal_in)
+    weights = np.zeros((N_SCALARS, 1), np.float32)
+    weights[_s_head_columns(), 0] = lr.coef_[0]
+    head.set_weights([weights, np.asarray(lr.intercept_, np.float32)])
+    out = layers.Concatenate(name="outputs")([cnn.output, score])
+    return keras.Model([morph_in, scal_in], out)
+
+
 def to_tflite(tf, model, morph, scal) -> bytes:
     """Full int8 quantisation (weights and activations), float32 input and output."""
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -284,31 +355,32 @@ def to_tflite(tf, model, morph, scal) -> bytes:
     return converter.convert()
 
 
-def train_final(cfg: TrainConfig, selection: dict, out_dir: Path, cache_dir: Path | None) -> dict:
+def train_final(cfg: TrainConfig, selection: dict, beats: list[RecordBeats], out_dir: Path) -> dict:
     """Train on all of DS1, export int8 TFLite and the sidecar JSON."""
     tf = _setup_tf()
-    train = _stack(DS1, cache_dir)
+    train = _stack(beats)
     _progress(f"final model: {train[0].shape[0]} DS1 beats, {selection['epochs']} epochs")
-    model = _fit(tf, cfg, train, selection["epochs"])
-    blob = to_tflite(tf, model, train[0], train[1])
+    cnn = _fit(tf, cfg, train, selection["epochs"])
+    lr = fit_s_head(train[1], train[2])
+    blob = to_tflite(tf, joined_model(cnn, lr), train[0], train[1])
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "beat_classifier.tflite").write_bytes(blob)
     # training-set figures of the quantised model (what runs), for the card
     from models._classifier import TfliteBeatModel
 
-    runner = TfliteBeatModel(out_dir / "beat_classifier.tflite")
-    probs = runner.predict_proba(train[0], train[1])
-    offsets = np.asarray(selection["offsets"])
+    outputs = TfliteBeatModel(out_dir / "beat_classifier.tflite").predict(train[0], train[1])
     meta = {
         "classes": list(MODEL_CLASSES),
         "scalar_inputs": list(SCALAR_NAMES),
-        "offsets": selection["offsets"],
+        "decision": selection["decision"],
+        "s_head_inputs": list(S_HEAD_INPUTS),
         "seed": SEED,
         "train_config": asdict(cfg),
         "selection": selection,
-        "ds1_train_fit": per_beat_scores(train[2], decide(probs, offsets)),
+        "ds1_train_fit": per_beat_scores(train[2], decide(outputs, selection["decision"])),
         "n_train_beats": {c: int(np.sum(train[2] == i)) for i, c in enumerate(MODEL_CLASSES)},
         "tensorflow": tf.__version__,
+        "scikit_learn": __import__("sklearn").__version__,
         "tflite_bytes": len(blob),
     }
     (out_dir / "beat_classifier.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -328,12 +400,13 @@ def configure(parser) -> None:
 
 
 def run(args) -> int:
-    """Select on DS1 folds, train the final model, write it; returns 0."""
+    """Select on DS1 (leave one patient out), train the final model, write it; returns 0."""
     cfg = TrainConfig()
     t0 = time.perf_counter()
-    selection = select(cfg, args.cache_dir)
+    beats = [load_record_beats(r, cache_dir=args.cache_dir) for r in DS1]
+    selection = select(cfg, beats)
     _progress(f"selection: {json.dumps(selection)}")
-    meta = train_final(cfg, selection, args.out_dir, args.cache_dir)
+    meta = train_final(cfg, selection, beats, args.out_dir)
     _progress(
         f"done in {time.perf_counter() - t0:.0f} s; DS1 held-out: "
         f"{json.dumps(meta['selection']['ds1_held_out'])}"

@@ -6,7 +6,14 @@ import naive_rhythm
 import numpy as np
 import pytest
 
-from dsp._rhythm import RHYTHM_STATES, RhythmConfig, _allorhythmia, analyze_rhythm
+from dsp._rhythm import (
+    RHYTHM_STATES,
+    RhythmConfig,
+    _allorhythmia,
+    analyze_rhythm,
+    analyze_rhythm_sveb_in_af,
+    beats_in_episodes,
+)
 from dsp._rhythm_af import grouped_median, hysteresis
 
 FS = 250.0
@@ -123,6 +130,58 @@ class TestAtrialFibrillation:
         r, labels = _beats(rr, labels)
         kinds = _kinds(analyze_rhythm(r, labels, FS))
         assert "AFIB" not in kinds and "B" in kinds
+
+
+class TestSvebInAf:
+    """Premature supraventricular beats inside AF are conducted AF beats (N)."""
+
+    def _record(self):
+        rng = np.random.default_rng(1)
+        rr = np.concatenate([_sinus(150), rng.uniform(0.35, 1.1, 300), _sinus(150, seed=2)])
+        r, labels = _beats(rr)
+        short = np.flatnonzero(np.diff(r) < 0.75 * 0.8 * FS) + 1
+        labels = ["S" if i in set(short.tolist()) else c for i, c in enumerate(labels)]
+        labels[60] = "S"  # an atrial premature beat in the sinus rhythm before the AF
+        labels[100] = "A"
+        return r, labels
+
+    def test_s_inside_af_becomes_n_and_outside_stays(self):
+        r, labels = self._record()
+        rhythm, relabelled = analyze_rhythm_sveb_in_af(r, labels, FS)
+        new = ["N" if x else c for c, x in zip(labels, relabelled, strict=True)]
+        (af,) = rhythm.of_kind("AFIB")
+        inside = beats_in_episodes(r, [af])
+        was_s = np.array([c in ("S", "A") for c in labels])
+        assert np.array_equal(relabelled, was_s & inside) and relabelled.sum() > 20
+        assert new[60] == "S" and new[100] == "A"
+        assert [c for c, i in zip(new, inside, strict=True) if not i] == [
+            c for c, i in zip(labels, inside, strict=True) if not i
+        ]
+
+    def test_the_rhythm_is_that_of_the_relabelled_beats(self):
+        # with af_keep_s off, S beats are left out of the AF measure; as N they join it
+        # and the episode grows: the analysis is repeated
+        cfg = RhythmConfig(af_keep_s=False)
+        r, labels = self._record()
+        before = analyze_rhythm(r, labels, FS, config=cfg).of_kind("AFIB")
+        rhythm, relabelled = analyze_rhythm_sveb_in_af(r, labels, FS, config=cfg)
+        new = ["N" if x else c for c, x in zip(labels, relabelled, strict=True)]
+        assert rhythm.of_kind("AFIB") == analyze_rhythm(r, new, FS, config=cfg).of_kind("AFIB")
+        assert rhythm.of_kind("AFIB")[0].start_sample <= before[0].start_sample
+        assert rhythm.of_kind("AFIB")[0].n_beats > before[0].n_beats
+
+    def test_no_af_changes_nothing(self):
+        r, labels = _beats(_sinus(300))
+        labels[100] = "S"
+        rhythm, relabelled = analyze_rhythm_sveb_in_af(r, labels, FS)
+        assert not relabelled.any() and not rhythm.of_kind("AFIB")
+
+    def test_beats_in_episodes_is_inclusive(self):
+        r = np.arange(0, 1000, 100)
+        (af,) = analyze_rhythm(*_beats(np.random.default_rng(9).uniform(0.4, 1.0, 200)), FS).of_kind("AFIB")
+        assert beats_in_episodes(np.array([af.start_sample - 1, af.start_sample, af.end_sample,
+                                           af.end_sample + 1]), [af]).tolist() == [False, True, True, False]
+        assert not beats_in_episodes(r, []).any()
 
 
 class TestVentricular:

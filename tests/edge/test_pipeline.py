@@ -139,3 +139,41 @@ class TestPacedPatient:
         pauses = [a for a in alerts if a.type is AlertType.PAUSE]
         assert len(pauses) == 1 and abs(pauses[0].end_sample - after) <= 0.05 * fs
         assert not [a for a in alerts if a.type in (AlertType.NSVT, AlertType.SUSTAINED_VT)]
+
+
+class _EveryThirdBeatS:
+    """A stand-in classifier: the beats of every third second S, the others N (the
+    model is not the point; batches are a beat or two, so the rule is on time)."""
+
+    def classify(self, features):
+        from models._classifier import BeatLabels
+
+        n = features.n_beats
+        classes = tuple("S" if int(p) // 250 % 3 == 0 else "N" for p in features.r_peaks)
+        return BeatLabels(features.r_peaks.copy(), classes, np.zeros((n, 4), np.float32),
+                          np.zeros(n, np.float32))
+
+
+class TestSvebInsideAf:
+    def test_s_labels_inside_af_are_counted_n_and_outside_stay_s(self):
+        """Sinus for 120 s, AF-like irregular rhythm for 180 s: the summary counts
+        the classifier's S beats of the sinus part only."""
+        fs = 250.0
+        rng = np.random.default_rng(11)
+        sinus = np.arange(0.5, 120.0, 0.8)
+        af = 120.0 + np.cumsum(rng.uniform(0.4, 1.1, 400))
+        r_s = np.concatenate([sinus, af[af < 299.0]])
+        ecg = synth_ecg(fs, 300.0, r_times_s=r_s, seed=12)
+        pipe = PatientPipeline("p1", fs, 2, 0, classifier=_EveryThirdBeatS())
+        outs = []
+        step = round(fs)
+        for i in range(0, ecg.signal_mv.shape[0], step):
+            outs += list(pipe.feed(ecg.signal_mv[i : i + step]))
+        outs += list(pipe.finish())
+        alerts = [o.draft for o in outs if isinstance(o, PipelineAlert)]
+        assert any(a.type is AlertType.AF_ONSET for a in alerts), alerts
+        (summary,) = [o for o in outs if getattr(o, "kind", None) is not None
+                      and o.kind.value == "recording"]
+        s_sinus = int(np.sum(np.round(sinus * fs).astype(int) // 250 % 3 == 0))
+        # the S beats of the sinus part (give or take a few at the AF onset), none after
+        assert abs(summary.num["s_beats"] - s_sinus) <= 6, (summary.num, s_sinus)

@@ -8,11 +8,11 @@ import pytest
 import dsp
 from benchmarks._beats_bench import label_record
 from models import MODEL_CLASSES, BeatClassifier, ModelError, TfliteBeatModel, model_inputs
-from models._classifier import MODEL_PATH
+from models._classifier import MODEL_PATH, decide
 
 #: Labels of the first 240 beats of the bundled record 119 with the committed
 #: model (regenerate when the model is retrained on purpose; the model of
-#: 2026-12-01 gives the same 240 labels as the one before it).
+#: 2026-12-01 and that of 2026-12-03, with its S head, give the same 240 labels as the first).
 GOLDEN_119 = (
     "NNNNNVNNNNNVNNNNNNNNNVNVNVNVNVNVNNNNNVNVNVNVNNNNNVNNVNNVNVNNVNVNVNNNNNNNNNVNNNNNNNVNNNNNVNVNVNNNNNNNNNNNNNNNNNNNNNNNNNNN"
     "NNNNNVNNNNNNNNVNNNNNNVNVNVNNNVNNVNNNNNVNNNNNNNNNNNNVNNVNNVNVNNVNNNNNVNNVNNVNNVNNVNVNNVNVNVNVNVNVNNNNNNVNVNNNVNVNVNNNNNNN"
@@ -73,3 +73,41 @@ class TestCommittedModel:
         with pytest.raises(ModelError, match="model file not found") as info:
             BeatClassifier(tmp_path / "nope.tflite")
         assert isinstance(info.value, OSError)
+
+
+class TestDecision:
+    """The two-stage rule: the CNN picks supraventricular / V / F, the S head splits N from S."""
+
+    RULE = {"v_offset": 0.0, "f_offset": 0.0, "s_threshold": 0.8}
+
+    def _outputs(self, rows):
+        return np.array(rows, np.float32)
+
+    def test_s_head_decides_between_n_and_s_only(self):
+        out = self._outputs([
+            [0.9, 0.05, 0.03, 0.02, 0.95],  # supraventricular, S head high -> S
+            [0.2, 0.75, 0.03, 0.02, 0.10],  # the CNN's S but the head low -> N
+            [0.1, 0.05, 0.80, 0.05, 0.99],  # V stays V whatever the head says
+            [0.1, 0.05, 0.05, 0.80, 0.99],  # F stays F
+            [0.5, 0.0, 0.5, 0.0, 0.80],     # tie: supraventricular first; head at threshold -> S
+        ])
+        assert [MODEL_CLASSES[i] for i in decide(out, self.RULE)] == ["S", "N", "V", "F", "S"]
+
+    def test_n_and_s_probabilities_add_up_against_v(self):
+        # N 0.3 + S 0.3 beat V 0.4: supraventricular
+        out = self._outputs([[0.3, 0.3, 0.4, 0.0, 0.0]])
+        assert MODEL_CLASSES[decide(out, self.RULE)[0]] == "N"
+        # a V offset moves the boundary
+        assert MODEL_CLASSES[decide(out, self.RULE | {"v_offset": 0.5})[0]] == "V"
+
+    def test_sidecar_without_a_decision_rule_is_refused(self, tmp_path):
+        import json
+        import shutil
+
+        model = tmp_path / "m.tflite"
+        shutil.copy(MODEL_PATH, model)
+        meta = json.loads(MODEL_PATH.with_suffix(".json").read_text())
+        del meta["decision"]
+        model.with_suffix(".json").write_text(json.dumps(meta))
+        with pytest.raises(ModelError, match="decision"):
+            BeatClassifier(model)
