@@ -33,7 +33,9 @@ AF_PROVENANCE = (
     "left (210 and 202: AF whose RR irregularity, about 0.05-0.10, is that of sinus rhythm with "
     "frequent ectopy in DS1; 219: AF beats labelled V/F; 222 and 203: atrial flutter and "
     "nodal rhythm as irregular as AF; 222's reference AF is 24 episodes of at most 26 s); no "
-    "setting was changed after that."
+    "setting was changed after that. On 2026-12-03 the classifier got its S head and "
+    "af_keep_s was switched on (decided on DS1 201/203 and the gateway's loss of 203's AF, "
+    "before this run: see dsp._rhythm.RhythmConfig); the rows above are measured with both."
 )
 TARGETS = {"veb_se_pct": 93.0, "veb_ppv_pct": 93.0, "sveb_se_pct": 82.0, "sveb_ppv_pct": 78.0}
 
@@ -130,14 +132,16 @@ def beats_markdown(result: BeatsBenchResult, meta: dict, machine: dict, command:
     lines += [
         "## Model selection figures (DS1 patient-held-out, per matched beat)",
         "",
-        f"Two fixed patient-disjoint DS1 folds, cross-fitted; epochs = {sel.get('epochs')}, "
-        f"decision offsets (log-probability, N S V F) = {sel.get('offsets')}.",
+        f"Selection: {sel.get('scheme', 'DS1 patient-held-out')}; epochs = "
+        f"{sel.get('epochs')}, decision = {sel.get('decision')} (models/MODEL_CARD.md).",
         "",
         markdown_table(
             ["", "S Se", "S +P", "V Se", "V +P"],
             [[name, _f(d.get("S_se")), _f(d.get("S_ppv")), _f(d.get("V_se")), _f(d.get("V_ppv"))]
-             for name, d in (("tuned offsets", sel.get("ds1_held_out", {})),
-                             ("argmax", sel.get("ds1_held_out_argmax", {})))],
+             for name, d in (
+                 ("the rule (CNN + S head + AF rule)", sel.get("ds1_held_out", {})),
+                 ("without the AF rule", sel.get("ds1_held_out_without_rhythm_rule", {})),
+                 ("the CNN alone, argmax", sel.get("ds1_held_out_cnn_argmax", {})))],
         ),
         "",
     ]

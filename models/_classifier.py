@@ -18,7 +18,7 @@ from dsp import BeatFeatures
 from models._exceptions import ModelError
 from models._inputs import MODEL_CLASSES, model_inputs
 
-#: The committed model and its sidecar (classes, decision offsets, training figures).
+#: The committed model and its sidecar (classes, decision rule, selection and training figures).
 MODEL_PATH = Path(__file__).resolve().parent / "beat_classifier.tflite"
 #: Labels written for each class (MIT-BIH symbols; A = supraventricular ectopic).
 SYMBOL_OF_CLASS = {"N": "N", "S": "A", "V": "V", "F": "F", "Q": "Q"}
