@@ -146,16 +146,31 @@ def spike_scan(x, centers, params, prom_out, pos_out):  # pragma: no cover - com
     """
     before = int(params[SP_SEARCH_BEFORE])
     after = int(params[SP_SEARCH_AFTER])
+    side = int(params[SP_SIDE])
     n = x.shape[1]
+    # _spike_at is 0 outside [first, last] (its window would leave the signal) and
+    # wherever t is not a local extremum of that polarity: only candidates are
+    # tested (a few in ten samples), in the same order, so the result is the same
+    first = max(side, int(params[SP_PRE_FAR]))
+    last = n - 1 - max(side, int(params[SP_POST_FAR]))
     for b in range(centers.shape[0]):
         best = 0.0
         where = -1
-        lo = max(centers[b] - before, 0)
-        hi = min(centers[b] + after, n - 1)
+        lo = max(centers[b] - before, 0, first)
+        hi = min(centers[b] + after, n - 1, last)
         for lead in range(x.shape[0]):
             for t in range(lo, hi + 1):
-                for sign in (1.0, -1.0):
-                    prom = _spike_at(x, lead, t, sign, params)
+                v = x[lead, t]
+                left = x[lead, t - 1]
+                right = x[lead, t + 1]
+                # sign +1: v >= left and v > right; sign -1: -v >= -left and -v > -right
+                if v >= left and v > right:
+                    prom = _spike_at(x, lead, t, 1.0, params)
+                    if prom > best:
+                        best = prom
+                        where = t
+                elif v <= left and v < right:
+                    prom = _spike_at(x, lead, t, -1.0, params)
                     if prom > best:
                         best = prom
                         where = t
