@@ -29,6 +29,7 @@ from dsp._qt import QT_RANGE_MS, _qt_kernel
 from dsp._qt import RR_RANGE_MS as QT_RR_RANGE_MS
 from edge._beat_measures import BeatMeasurer
 from edge._labels import BeatLabeller, LabelledBeats
+from edge._malloc import reuse_freed_memory
 from edge._stream import ProgressCallback, RecordBeats, detect_record
 from firmware_bridge import RecordInfo
 
@@ -239,6 +240,7 @@ def analyze_record(
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    reuse_freed_memory()  # each chunk reuses the memory the last one freed (edge._malloc)
     labeller = BeatLabeller()
     measurer = BeatMeasurer()
 
