@@ -508,17 +508,19 @@ def rr_upper_features(times_s, n_out, state, out):  # pragma: no cover
         Filled with the ``UP_*`` ratios (1 where nothing is known yet).
     """
     hist = state[N_UP_STATE:]
-    tmp = np.empty(RR_UPPER_HIST)
+    size = hist.size
+    # the history sorted, kept sorted as intervals come and go (one sort per call,
+    # not one per beat): the same values as sorting the history at each beat
+    srt = np.empty(size)
+    n_srt = min(int(state[US_N]), size)
+    srt[:n_srt] = np.sort(hist[:n_srt])
     for b in range(n_out):
         t = times_s[b]
         n_seen = int(state[US_N])
-        n_hist = min(n_seen, RR_UPPER_HIST)
+        n_hist = min(n_seen, size)
         pre = _rr_s(state[US_LAST_T], t)
         post = _rr_s(t, times_s[b + 1]) if b + 1 < times_s.size else np.nan
         if n_hist > 0:
-            for j in range(n_hist):
-                tmp[j] = hist[j]
-            srt = np.sort(tmp[:n_hist])
             pos = RR_UPPER_Q * (n_hist - 1)
             lo = int(np.floor(pos))
             hi = min(lo + 1, n_hist - 1)
@@ -529,6 +531,19 @@ def rr_upper_features(times_s, n_out, state, out):  # pragma: no cover
             out[b, UP_PRE] = 1.0
             out[b, UP_POST] = 1.0
         if not np.isnan(pre):
+            if n_seen >= size:  # the oldest interval leaves the history
+                j = 0
+                while j < n_srt - 1 and srt[j] != hist[0]:
+                    j += 1
+                for q in range(j, n_srt - 1):
+                    srt[q] = srt[q + 1]
+                n_srt -= 1
+            j = n_srt
+            while j > 0 and srt[j - 1] > pre:
+                srt[j] = srt[j - 1]
+                j -= 1
+            srt[j] = pre
+            n_srt += 1
             _push(hist, n_seen, pre)
             state[US_N] = n_seen + 1
         state[US_LAST_T] = t

@@ -107,6 +107,28 @@ def rr_upper_features(times_s, n_out):
     return out
 
 
+def rr_upper_features_sorting(times_s, n_out):
+    """:func:`rr_upper_features` as the kernel computed it before it kept its history
+    sorted: sort the last intervals at every beat, interpolate the same way (the
+    kernel must give these floats exactly)."""
+    out = np.ones((n_out, K.N_UP))
+    rrs: list[float] = []
+    for b in range(n_out):
+        pre = _clip(times_s[b] - times_s[b - 1]) if b > 0 else np.nan
+        post = _clip(times_s[b + 1] - times_s[b]) if b + 1 < len(times_s) else np.nan
+        if rrs:
+            srt = sorted(rrs[-K.RR_UPPER_HIST :])
+            pos = K.RR_UPPER_Q * (len(srt) - 1)
+            lo = int(np.floor(pos))
+            hi = min(lo + 1, len(srt) - 1)
+            upper = srt[lo] + (pos - lo) * (srt[hi] - srt[lo])
+            out[b, 0] = 1.0 if np.isnan(pre) else pre / upper
+            out[b, 1] = 1.0 if np.isnan(post) else post / upper
+        if b > 0:
+            rrs.append(pre)
+    return out
+
+
 def _corr(a, b, lo, hi):
     x = a[:, lo:hi].ravel()
     y = b[:, lo:hi].ravel()

@@ -9,6 +9,7 @@ from naive_beats import (
     resample_windows,
     rr_features,
     rr_upper_features,
+    rr_upper_features_sorting,
     template_features,
 )
 from synth import synth_ecg
@@ -126,6 +127,28 @@ class TestRrKernels:
             K.rr_upper_features(t[a : b + 1], b - a, state, part)  # one-beat lookahead
             parts.append(part)
         np.testing.assert_allclose(np.concatenate(parts), ref, rtol=1e-12)
+
+
+class TestRrUpperSortedHistory:
+    """The kernel keeps its history sorted across beats and calls: bit for bit the
+    values of sorting it at every beat (ties, a history rolled over many times)."""
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_same_floats_as_sorting_each_beat(self, seed):
+        rng = np.random.default_rng(seed)
+        # intervals on a 1/128-s grid (many equal ones), some outside the clip range
+        rr = rng.integers(20, 260, 400) / 128.0
+        t = np.cumsum(np.where(rng.random(400) < 0.02, 3.5, rr))
+        want = rr_upper_features_sorting(t, t.size)
+        state = np.zeros(K.N_UP_STATE + K.RR_UPPER_HIST)
+        state[K.US_LAST_T] = np.nan
+        parts, a = [], 0
+        for b in [1, 2, 3, 35, 36, 200, 399, t.size]:
+            part = np.empty((b - a, K.N_UP))
+            K.rr_upper_features(t[a : b + 1], b - a, state, part)
+            parts.append(part)
+            a = b
+        np.testing.assert_array_equal(np.concatenate(parts), want)
 
 
 def _wins(kind: str) -> np.ndarray:
