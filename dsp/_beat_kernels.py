@@ -264,6 +264,38 @@ def _corr(a, b, lo, hi):  # pragma: no cover
 
 
 @njit
+def _centred(a, lo, hi, dev):  # pragma: no cover
+    """:func:`_corr`'s view of one operand: ``dev`` = a[:, lo:hi] minus its mean, and
+    the sum of squares of ``dev`` (the same operations in the same order)."""
+    n_leads = a.shape[0]
+    cnt = n_leads * (hi - lo)
+    m = 0.0
+    for lead in range(n_leads):
+        for k in range(lo, hi):
+            m += a[lead, k]
+    m /= cnt
+    ss = 0.0
+    for lead in range(n_leads):
+        for k in range(lo, hi):
+            d = a[lead, k] - m
+            dev[lead, k - lo] = d
+            ss += d * d
+    return ss
+
+
+@njit
+def _corr_centred(dev_a, ss_a, dev_b, ss_b):  # pragma: no cover
+    """:func:`_corr` from two :func:`_centred` operands: bit for bit the same value."""
+    sab = 0.0
+    for lead in range(dev_a.shape[0]):
+        for k in range(dev_a.shape[1]):
+            sab += dev_a[lead, k] * dev_b[lead, k]
+    if ss_a <= 0.0 or ss_b <= 0.0:
+        return 0.0
+    return sab / np.sqrt(ss_a * ss_b)
+
+
+@njit
 def _p2p(a, lead, lo, hi):  # pragma: no cover
     mx = a[lead, lo]
     mn = a[lead, lo]
@@ -319,8 +351,17 @@ def template_features(wins, weights, lo, hi, params, templates, counts, dominant
     n_beats, n_leads, n_win = wins.shape
     n_clusters = counts.size
     l1 = 1 if n_leads > 1 else 0
+    # the QRS region of the beat and of each template, centred once (_centred), so
+    # that each of the beat's many correlations is one dot product; a template's
+    # is redone whenever the template changes
+    x_dev = np.empty((n_leads, hi - lo))
+    t_dev = np.empty((n_clusters, n_leads, hi - lo))
+    t_ss = np.zeros(n_clusters)
+    for c in range(n_clusters):
+        t_ss[c] = _centred(templates[c], lo, hi, t_dev[c])
     for b in range(n_beats):
         x = wins[b]
+        x_ss = _centred(x, lo, hi, x_dev)
         dom = -1
         best_count = 0.0
         for c in range(n_clusters):
@@ -334,7 +375,7 @@ def template_features(wins, weights, lo, hi, params, templates, counts, dominant
         for lead in range(n_leads):
             for k in range(n_win):
                 dominant[b, lead, k] = ref[lead, k]
-        out[b, TF_CORR] = _corr(x, ref, lo, hi) if dom >= 0 else 1.0
+        out[b, TF_CORR] = _corr_centred(x_dev, x_ss, t_dev[dom], t_ss[dom]) if dom >= 0 else 1.0
         out[b, TF_CORR_L0] = _corr(x[0:1], ref[0:1], lo, hi) if dom >= 0 else 1.0
         out[b, TF_CORR_L1] = _corr(x[l1 : l1 + 1], ref[l1 : l1 + 1], lo, hi) if dom >= 0 else 1.0
         p0 = max(_p2p(ref, 0, lo, hi), params[TP_MIN_P2P])
@@ -347,7 +388,7 @@ def template_features(wins, weights, lo, hi, params, templates, counts, dominant
         best_corr = -2.0
         for c in range(n_clusters):
             if counts[c] > 0.0:
-                r = _corr(x, templates[c], lo, hi)
+                r = _corr_centred(x_dev, x_ss, t_dev[c], t_ss[c])
                 if r > best_corr:
                     best_corr = r
                     best = c
@@ -368,13 +409,14 @@ def template_features(wins, weights, lo, hi, params, templates, counts, dominant
             for lead in range(n_leads):
                 for k in range(n_win):
                     templates[joined, lead, k] += w * (x[lead, k] - templates[joined, lead, k])
+            t_ss[joined] = _centred(templates[joined], lo, hi, t_dev[joined])
             counts[joined] += weights[b]
             out[b, TF_BEST_CORR] = best_corr
             # merge a cluster the joined one has grown into
             for c in range(n_clusters):
                 if c == joined or counts[c] <= 0.0:
                     continue
-                if _corr(templates[joined], templates[c], lo, hi) < params[TP_JOIN_CORR]:
+                if _corr_centred(t_dev[joined], t_ss[joined], t_dev[c], t_ss[c]) < params[TP_JOIN_CORR]:
                     continue
                 amp_j = 0.0
                 amp_c = 0.0
@@ -391,6 +433,7 @@ def template_features(wins, weights, lo, hi, params, templates, counts, dominant
                         templates[keep, lead, k] = (
                             wk * templates[keep, lead, k] + (1.0 - wk) * templates[gone, lead, k]
                         )
+                t_ss[keep] = _centred(templates[keep], lo, hi, t_dev[keep])
                 counts[keep] += counts[gone]
                 counts[gone] = 0.0
                 joined = keep
@@ -404,6 +447,7 @@ def template_features(wins, weights, lo, hi, params, templates, counts, dominant
             for lead in range(n_leads):
                 for k in range(n_win):
                     templates[slot, lead, k] = x[lead, k]
+            t_ss[slot] = _centred(templates[slot], lo, hi, t_dev[slot])
             counts[slot] = weights[b]
             joined = slot
             out[b, TF_BEST_CORR] = 1.0

@@ -11,6 +11,7 @@ from naive_beats import (
     rr_upper_features,
     rr_upper_features_sorting,
     template_features,
+    template_features_uncached,
 )
 from synth import synth_ecg
 
@@ -182,6 +183,33 @@ def test_template_features_match_reference(kind):
     ref_dom, ref_out = template_features(wins, weights, F.QRS_LO, F.QRS_HI, params, F.N_CLUSTERS)
     np.testing.assert_allclose(dom, ref_dom, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(out, ref_out, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["random", "flat", "saturated", "one_lead", "empty"])
+def test_template_features_same_floats_as_uncached_kernel(kind):
+    """Centring each operand once changes no bit of the outputs or the carried state."""
+    wins = np.ascontiguousarray(_wins(kind))
+    if kind == "random":  # more beats than clusters, several morphologies: joins, merges, new slots
+        wins = np.ascontiguousarray(np.concatenate([wins, wins[::-1] * 1.3, wins[::3] * 0.8]))
+    n, n_leads, _ = wins.shape
+    weights = np.where(np.arange(n) % 3 == 0, 0.2, 1.0)
+    params = F.TemplateConfig().as_array()
+    state = {}
+    for name in ("new", "old"):
+        templates = np.zeros((F.N_CLUSTERS, n_leads, F.WINDOW_LEN))
+        counts = np.zeros(F.N_CLUSTERS)
+        dom = np.empty_like(wins)
+        out = np.empty((n, K.N_TF))
+        for a, b in ((0, 1), (1, 7), (7, n // 2), (n // 2, n)):  # state carried between calls
+            a, b = min(a, n), min(b, n)
+            fn = K.template_features if name == "new" else template_features_uncached
+            fn(wins[a:b], weights[a:b], F.QRS_LO, F.QRS_HI, params, templates, counts, dom[a:b],
+               out[a:b])
+        state[name] = (templates, counts, dom, out)
+    for new, old in zip(state["new"], state["old"], strict=True):
+        np.testing.assert_array_equal(new, old)
+    if kind == "random":
+        assert np.unique(state["new"][3][:, K.TF_IS_DOMINANT]).size == 2
 
 
 class TestBeatFeatureExtractor:
