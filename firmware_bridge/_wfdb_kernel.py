@@ -33,18 +33,35 @@ def decode_212(raw, skip, baseline, gain, invalid, out):  # pragma: no cover - c
     out : float64 (n_frames, n_sig)
         Filled, frame by frame (frame-interleaved samples).
     """
-    n_frames, n_sig = out.shape
-    for f in range(n_frames):
-        for s in range(n_sig):
-            k = skip + f * n_sig + s
-            p = 3 * (k >> 1)
-            if k & 1:
-                d = np.int64(raw[p + 2]) | ((np.int64(raw[p + 1]) & 0xF0) << 4)
-            else:
-                d = np.int64(raw[p]) | ((np.int64(raw[p + 1]) & 0x0F) << 8)
-            if d > 2047:
-                d -= 4096
-            if d == invalid:
-                out[f, s] = np.nan
-            else:
-                out[f, s] = (d - baseline[s]) / gain[s]
+    n_sig = out.shape[1]
+    flat = out.reshape(-1)  # frame-interleaved, as in the file
+    count = flat.size
+    j = 0  # next output sample
+    s = 0  # its signal
+    p = 0  # the byte its pair starts at
+    if skip and count:
+        flat[0] = _physical((np.int64(raw[2]) | ((np.int64(raw[1]) & 0xF0) << 4)), s, baseline,
+                            gain, invalid)
+        j, p = 1, 3
+        s = 1 % n_sig
+    while j < count:
+        b1 = np.int64(raw[p + 1])
+        flat[j] = _physical(np.int64(raw[p]) | ((b1 & 0x0F) << 8), s, baseline, gain, invalid)
+        j += 1
+        s = s + 1 if s + 1 < n_sig else 0
+        if j == count:
+            break
+        flat[j] = _physical(np.int64(raw[p + 2]) | ((b1 & 0xF0) << 4), s, baseline, gain, invalid)
+        j += 1
+        s = s + 1 if s + 1 < n_sig else 0
+        p += 3
+
+
+@njit
+def _physical(d, s, baseline, gain, invalid):  # pragma: no cover - compiled
+    """One 12-bit sample (0..4095) of signal ``s`` in physical units, NaN if invalid."""
+    if d > 2047:
+        d -= 4096
+    if d == invalid:
+        return np.nan
+    return (d - baseline[s]) / gain[s]
