@@ -108,6 +108,12 @@ def resample_windows(sig, centers, step, half_box, n_pre, out, n_valid):  # prag
     sub = step / m
     buf = np.empty(n_win)
     for b in range(n_beats):
+        # the sub-point times rise with k and q (rounding is monotonic), so when the
+        # first and the last lie in [0, n - 1) every one does: no edge checks, and
+        # int() is floor() (the same i and frac as the checked path)
+        first = (centers[b] + (0 - n_pre) * step) + (0 - half_box) * sub
+        last = (centers[b] + (n_win - 1 - n_pre) * step) + (m - 1 - half_box) * sub
+        inside = n >= 2 and first >= 0.0 and last < n - 1
         for lead in range(n_leads):
             count = 0
             for k in range(n_win):
@@ -116,12 +122,15 @@ def resample_windows(sig, centers, step, half_box, n_pre, out, n_valid):  # prag
                 ok = True
                 for q in range(m):
                     t = t0 + (q - half_box) * sub
-                    if t < 0.0 or t > n - 1:
-                        ok = False
-                        break
-                    i = int(np.floor(t))
-                    if i >= n - 1:
-                        i = n - 2 if n >= 2 else 0
+                    if inside:
+                        i = int(t)
+                    else:
+                        if t < 0.0 or t > n - 1:
+                            ok = False
+                            break
+                        i = int(np.floor(t))
+                        if i >= n - 1:
+                            i = n - 2 if n >= 2 else 0
                     frac = t - i
                     if n >= 2:
                         v = sig[lead, i] * (1.0 - frac) + sig[lead, i + 1] * frac

@@ -62,6 +62,23 @@ class TestResampleWindows:
         assert out.shape[0] == 0
 
 
+def test_resample_windows_same_inside_and_at_the_signal_end():
+    """A window wholly inside the signal (the unchecked path) equals, bit for bit, the
+    same window whose last point is the signal's last sample (the checked path)."""
+    rng = np.random.default_rng(4)
+    sig = np.ascontiguousarray(rng.normal(0, 1, (2, 300)))
+    centers = np.array([40.0, 100.0, 200.0])
+    got = []
+    for n in (300, 200 + N_WIN - N_PRE):  # ... and a signal ending at the last window's last point
+        out = np.empty((centers.size, 2, N_WIN))
+        n_valid = np.empty((centers.size, 2), np.int64)
+        K.resample_windows(np.ascontiguousarray(sig[:, :n]), centers, 1.0, 0, N_PRE, out, n_valid)
+        got.append((out, n_valid))
+    np.testing.assert_array_equal(got[0][0], got[1][0])
+    np.testing.assert_array_equal(got[0][1], got[1][1])
+    assert (got[1][1] == N_WIN).all()
+
+
 def _times(kind: str) -> np.ndarray:
     rng = np.random.default_rng(3)
     if kind == "random":
