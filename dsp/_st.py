@@ -14,8 +14,8 @@ For each beat, on all leads together:
    after R (up to 160 ms after R), or earlier at a local minimum of ``e``
    under ``J_LOCAL_FRACTION`` of the peak: a shifted ST segment starts with a
    slope of its own that would otherwise carry the walk into the ST segment.
-   This is the rule of :func:`dsp.delineate_beats` on the raw signal, so no
-   whole-record filter is run. Against the QT Database q1c QRS offsets (all
+   This was the rule of :func:`dsp.delineate_beats` (before its per-lead J
+   point), here on the raw signal, so no whole-record filter is run. Against the QT Database q1c QRS offsets (all
    105 records, 3520 beats, R from ``dsp.detect_qrs``) the J point is off by
    -0.8 +- 23.4 ms (mean +- SD; +8.2 +- 23.3 ms without the local-minimum
    stop, which was chosen on these numbers); QRS onset +3.2 +- 11.3 ms.
