@@ -1,7 +1,8 @@
 """Decoding of WFDB format 212 (two 12-bit samples in three bytes) as one Numba kernel.
 
 The NumPy form took seven array passes over every chunk (unpack, sign, offset,
-scale, invalid mask); the kernel makes one. It gives exactly what
+scale, invalid mask); the kernel makes one, looking each 12-bit code up in a
+table of its 4096 physical values per signal. It gives exactly what
 ``wfdb.rdrecord(..., physical=True)`` gives: ``(digital - baseline) / gain`` in
 float64 and NaN for the invalid value -2048 (tests/firmware_bridge/test_wfdb.py).
 """
@@ -34,34 +35,30 @@ def decode_212(raw, skip, baseline, gain, invalid, out):  # pragma: no cover - c
         Filled, frame by frame (frame-interleaved samples).
     """
     n_sig = out.shape[1]
+    # every 12-bit code of every signal converted once (the same expression), then
+    # looked up: no division per sample
+    table = np.empty((n_sig, 4096))
+    for s in range(n_sig):
+        for code in range(4096):
+            d = code - 4096 if code > 2047 else code
+            table[s, code] = np.nan if d == invalid else (d - baseline[s]) / gain[s]
     flat = out.reshape(-1)  # frame-interleaved, as in the file
     count = flat.size
     j = 0  # next output sample
     s = 0  # its signal
     p = 0  # the byte its pair starts at
     if skip and count:
-        flat[0] = _physical((np.int64(raw[2]) | ((np.int64(raw[1]) & 0xF0) << 4)), s, baseline,
-                            gain, invalid)
+        flat[0] = table[0, np.int64(raw[2]) | ((np.int64(raw[1]) & 0xF0) << 4)]
         j, p = 1, 3
         s = 1 % n_sig
     while j < count:
         b1 = np.int64(raw[p + 1])
-        flat[j] = _physical(np.int64(raw[p]) | ((b1 & 0x0F) << 8), s, baseline, gain, invalid)
+        flat[j] = table[s, np.int64(raw[p]) | ((b1 & 0x0F) << 8)]
         j += 1
         s = s + 1 if s + 1 < n_sig else 0
         if j == count:
             break
-        flat[j] = _physical(np.int64(raw[p + 2]) | ((b1 & 0xF0) << 4), s, baseline, gain, invalid)
+        flat[j] = table[s, np.int64(raw[p + 2]) | ((b1 & 0xF0) << 4)]
         j += 1
         s = s + 1 if s + 1 < n_sig else 0
         p += 3
-
-
-@njit
-def _physical(d, s, baseline, gain, invalid):  # pragma: no cover - compiled
-    """One 12-bit sample (0..4095) of signal ``s`` in physical units, NaN if invalid."""
-    if d > 2047:
-        d -= 4096
-    if d == invalid:
-        return np.nan
-    return (d - baseline[s]) / gain[s]
