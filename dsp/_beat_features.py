@@ -75,8 +75,9 @@ assert len(RR_NAMES) == K.N_RR + K.N_NN + K.N_UP and len(TEMPLATE_NAMES) == K.N_
 
 
 def _leads_first(block, n_leads: int) -> np.ndarray:
-    """(n,) or (n, n_leads) array-like -> C-contiguous float64 (n_leads, n)."""
-    return np.ascontiguousarray(as_samples_by_leads(block, n_leads, made_for="extractor").T)
+    """(n,) or (n, n_leads) array-like -> float64 (n_leads, n), a view where it can be
+    (the buffer it is appended to is contiguous: one copy, not two)."""
+    return as_samples_by_leads(block, n_leads, made_for="extractor").T
 
 
 @dataclass(frozen=True)
@@ -266,7 +267,9 @@ class BeatFeatureExtractor:
             self._last_peak = int(peaks[-1])
             self._pending = np.concatenate([self._pending, peaks])
         if arr.shape[1]:
-            self._buf = np.concatenate([self._buf, arr], axis=1)
+            # C-contiguous for the kernels (NumPy picks that layout here: the no-op guard
+            # only keeps it so)
+            self._buf = np.ascontiguousarray(np.concatenate([self._buf, arr], axis=1))
         return self._emit(final=False)
 
     def finish(self) -> BeatFeatures:

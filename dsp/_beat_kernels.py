@@ -108,6 +108,12 @@ def resample_windows(sig, centers, step, half_box, n_pre, out, n_valid):  # prag
     sub = step / m
     buf = np.empty(n_win)
     for b in range(n_beats):
+        # the sub-point times rise with k and q (rounding is monotonic), so when the
+        # first and the last lie in [0, n - 1) every one does: no edge checks, and
+        # int() is floor() (the same i and frac as the checked path)
+        first = (centers[b] + (0 - n_pre) * step) + (0 - half_box) * sub
+        last = (centers[b] + (n_win - 1 - n_pre) * step) + (m - 1 - half_box) * sub
+        inside = n >= 2 and first >= 0.0 and last < n - 1
         for lead in range(n_leads):
             count = 0
             for k in range(n_win):
@@ -116,12 +122,15 @@ def resample_windows(sig, centers, step, half_box, n_pre, out, n_valid):  # prag
                 ok = True
                 for q in range(m):
                     t = t0 + (q - half_box) * sub
-                    if t < 0.0 or t > n - 1:
-                        ok = False
-                        break
-                    i = int(np.floor(t))
-                    if i >= n - 1:
-                        i = n - 2 if n >= 2 else 0
+                    if inside:
+                        i = int(t)
+                    else:
+                        if t < 0.0 or t > n - 1:
+                            ok = False
+                            break
+                        i = int(np.floor(t))
+                        if i >= n - 1:
+                            i = n - 2 if n >= 2 else 0
                     frac = t - i
                     if n >= 2:
                         v = sig[lead, i] * (1.0 - frac) + sig[lead, i + 1] * frac
@@ -264,6 +273,38 @@ def _corr(a, b, lo, hi):  # pragma: no cover
 
 
 @njit
+def _centred(a, lo, hi, dev):  # pragma: no cover
+    """:func:`_corr`'s view of one operand: ``dev`` = a[:, lo:hi] minus its mean, and
+    the sum of squares of ``dev`` (the same operations in the same order)."""
+    n_leads = a.shape[0]
+    cnt = n_leads * (hi - lo)
+    m = 0.0
+    for lead in range(n_leads):
+        for k in range(lo, hi):
+            m += a[lead, k]
+    m /= cnt
+    ss = 0.0
+    for lead in range(n_leads):
+        for k in range(lo, hi):
+            d = a[lead, k] - m
+            dev[lead, k - lo] = d
+            ss += d * d
+    return ss
+
+
+@njit
+def _corr_centred(dev_a, ss_a, dev_b, ss_b):  # pragma: no cover
+    """:func:`_corr` from two :func:`_centred` operands: bit for bit the same value."""
+    sab = 0.0
+    for lead in range(dev_a.shape[0]):
+        for k in range(dev_a.shape[1]):
+            sab += dev_a[lead, k] * dev_b[lead, k]
+    if ss_a <= 0.0 or ss_b <= 0.0:
+        return 0.0
+    return sab / np.sqrt(ss_a * ss_b)
+
+
+@njit
 def _p2p(a, lead, lo, hi):  # pragma: no cover
     mx = a[lead, lo]
     mn = a[lead, lo]
@@ -319,8 +360,17 @@ def template_features(wins, weights, lo, hi, params, templates, counts, dominant
     n_beats, n_leads, n_win = wins.shape
     n_clusters = counts.size
     l1 = 1 if n_leads > 1 else 0
+    # the QRS region of the beat and of each template, centred once (_centred), so
+    # that each of the beat's many correlations is one dot product; a template's
+    # is redone whenever the template changes
+    x_dev = np.empty((n_leads, hi - lo))
+    t_dev = np.empty((n_clusters, n_leads, hi - lo))
+    t_ss = np.zeros(n_clusters)
+    for c in range(n_clusters):
+        t_ss[c] = _centred(templates[c], lo, hi, t_dev[c])
     for b in range(n_beats):
         x = wins[b]
+        x_ss = _centred(x, lo, hi, x_dev)
         dom = -1
         best_count = 0.0
         for c in range(n_clusters):
@@ -334,7 +384,7 @@ def template_features(wins, weights, lo, hi, params, templates, counts, dominant
         for lead in range(n_leads):
             for k in range(n_win):
                 dominant[b, lead, k] = ref[lead, k]
-        out[b, TF_CORR] = _corr(x, ref, lo, hi) if dom >= 0 else 1.0
+        out[b, TF_CORR] = _corr_centred(x_dev, x_ss, t_dev[dom], t_ss[dom]) if dom >= 0 else 1.0
         out[b, TF_CORR_L0] = _corr(x[0:1], ref[0:1], lo, hi) if dom >= 0 else 1.0
         out[b, TF_CORR_L1] = _corr(x[l1 : l1 + 1], ref[l1 : l1 + 1], lo, hi) if dom >= 0 else 1.0
         p0 = max(_p2p(ref, 0, lo, hi), params[TP_MIN_P2P])
@@ -347,7 +397,7 @@ def template_features(wins, weights, lo, hi, params, templates, counts, dominant
         best_corr = -2.0
         for c in range(n_clusters):
             if counts[c] > 0.0:
-                r = _corr(x, templates[c], lo, hi)
+                r = _corr_centred(x_dev, x_ss, t_dev[c], t_ss[c])
                 if r > best_corr:
                     best_corr = r
                     best = c
@@ -368,13 +418,14 @@ def template_features(wins, weights, lo, hi, params, templates, counts, dominant
             for lead in range(n_leads):
                 for k in range(n_win):
                     templates[joined, lead, k] += w * (x[lead, k] - templates[joined, lead, k])
+            t_ss[joined] = _centred(templates[joined], lo, hi, t_dev[joined])
             counts[joined] += weights[b]
             out[b, TF_BEST_CORR] = best_corr
             # merge a cluster the joined one has grown into
             for c in range(n_clusters):
                 if c == joined or counts[c] <= 0.0:
                     continue
-                if _corr(templates[joined], templates[c], lo, hi) < params[TP_JOIN_CORR]:
+                if _corr_centred(t_dev[joined], t_ss[joined], t_dev[c], t_ss[c]) < params[TP_JOIN_CORR]:
                     continue
                 amp_j = 0.0
                 amp_c = 0.0
@@ -391,6 +442,7 @@ def template_features(wins, weights, lo, hi, params, templates, counts, dominant
                         templates[keep, lead, k] = (
                             wk * templates[keep, lead, k] + (1.0 - wk) * templates[gone, lead, k]
                         )
+                t_ss[keep] = _centred(templates[keep], lo, hi, t_dev[keep])
                 counts[keep] += counts[gone]
                 counts[gone] = 0.0
                 joined = keep
@@ -404,6 +456,7 @@ def template_features(wins, weights, lo, hi, params, templates, counts, dominant
             for lead in range(n_leads):
                 for k in range(n_win):
                     templates[slot, lead, k] = x[lead, k]
+            t_ss[slot] = _centred(templates[slot], lo, hi, t_dev[slot])
             counts[slot] = weights[b]
             joined = slot
             out[b, TF_BEST_CORR] = 1.0
@@ -508,17 +561,19 @@ def rr_upper_features(times_s, n_out, state, out):  # pragma: no cover
         Filled with the ``UP_*`` ratios (1 where nothing is known yet).
     """
     hist = state[N_UP_STATE:]
-    tmp = np.empty(RR_UPPER_HIST)
+    size = hist.size
+    # the history sorted, kept sorted as intervals come and go (one sort per call,
+    # not one per beat): the same values as sorting the history at each beat
+    srt = np.empty(size)
+    n_srt = min(int(state[US_N]), size)
+    srt[:n_srt] = np.sort(hist[:n_srt])
     for b in range(n_out):
         t = times_s[b]
         n_seen = int(state[US_N])
-        n_hist = min(n_seen, RR_UPPER_HIST)
+        n_hist = min(n_seen, size)
         pre = _rr_s(state[US_LAST_T], t)
         post = _rr_s(t, times_s[b + 1]) if b + 1 < times_s.size else np.nan
         if n_hist > 0:
-            for j in range(n_hist):
-                tmp[j] = hist[j]
-            srt = np.sort(tmp[:n_hist])
             pos = RR_UPPER_Q * (n_hist - 1)
             lo = int(np.floor(pos))
             hi = min(lo + 1, n_hist - 1)
@@ -529,6 +584,19 @@ def rr_upper_features(times_s, n_out, state, out):  # pragma: no cover
             out[b, UP_PRE] = 1.0
             out[b, UP_POST] = 1.0
         if not np.isnan(pre):
+            if n_seen >= size:  # the oldest interval leaves the history
+                j = 0
+                while j < n_srt - 1 and srt[j] != hist[0]:
+                    j += 1
+                for q in range(j, n_srt - 1):
+                    srt[q] = srt[q + 1]
+                n_srt -= 1
+            j = n_srt
+            while j > 0 and srt[j - 1] > pre:
+                srt[j] = srt[j - 1]
+                j -= 1
+            srt[j] = pre
+            n_srt += 1
             _push(hist, n_seen, pre)
             state[US_N] = n_seen + 1
         state[US_LAST_T] = t

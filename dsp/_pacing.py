@@ -146,21 +146,61 @@ def spike_scan(x, centers, params, prom_out, pos_out):  # pragma: no cover - com
     """
     before = int(params[SP_SEARCH_BEFORE])
     after = int(params[SP_SEARCH_AFTER])
+    side = int(params[SP_SIDE])
     n = x.shape[1]
+    # _spike_at is 0 outside [first, last] (its window would leave the signal) and
+    # wherever t is not a local extremum of that polarity: only candidates are
+    # tested (a few in ten samples), in the same order, so the result is the same
+    first = max(side, int(params[SP_PRE_FAR]))
+    last = n - 1 - max(side, int(params[SP_POST_FAR]))
     for b in range(centers.shape[0]):
         best = 0.0
         where = -1
-        lo = max(centers[b] - before, 0)
-        hi = min(centers[b] + after, n - 1)
+        lo = max(centers[b] - before, 0, first)
+        hi = min(centers[b] + after, n - 1, last)
         for lead in range(x.shape[0]):
             for t in range(lo, hi + 1):
-                for sign in (1.0, -1.0):
-                    prom = _spike_at(x, lead, t, sign, params)
+                v = x[lead, t]
+                left = x[lead, t - 1]
+                right = x[lead, t + 1]
+                # sign +1: v >= left and v > right; sign -1: -v >= -left and -v > -right
+                if v >= left and v > right:
+                    prom = _spike_at(x, lead, t, 1.0, params)
+                    if prom > best:
+                        best = prom
+                        where = t
+                elif v <= left and v < right:
+                    prom = _spike_at(x, lead, t, -1.0, params)
                     if prom > best:
                         best = prom
                         where = t
         prom_out[b] = best
         pos_out[b] = where
+
+
+def paced_pattern(has: np.ndarray, recent, since: int, pattern_min: int,
+                  hold_beats: int) -> tuple[np.ndarray, int]:
+    """Which beats fall while the patient is paced, and the beats-since count after them.
+
+    The beat-by-beat rule, for each beat in turn: append its spike flag to
+    ``recent`` (the flags of the last ``pattern_beats`` beats, a bounded
+    deque); ``since`` becomes 0 if at least ``pattern_min`` of them are set,
+    else ``since + 1``; the beat is active while ``since < hold_beats``. Here
+    it is done for a whole block at once with running sums (the same integers).
+    ``recent`` is read, not changed; the caller extends it with ``has``.
+    """
+    n = has.size
+    if n == 0:
+        return np.zeros(0, bool), int(since)
+    window = recent.maxlen
+    flags = np.concatenate([np.fromiter(recent, bool, len(recent)), has.astype(bool)])
+    csum = np.concatenate(([0], np.cumsum(flags, dtype=np.int64)))
+    at = len(recent) + np.arange(n)  # each beat's place in flags
+    count = csum[at + 1] - csum[np.maximum(at + 1 - window, 0)]
+    beat = np.arange(n)
+    last_hit = np.maximum.accumulate(np.where(count >= pattern_min, beat, -1))
+    since_now = np.where(last_hit >= 0, beat - last_hit, since + beat + 1)
+    return since_now < hold_beats, int(since_now[-1])
 
 
 @dataclass(frozen=True)
@@ -436,12 +476,10 @@ class PacingDetector:
         pos = np.full(n, -1, np.int64)
         spike_scan(buf, centers, self._params, strict, pos)
         has = strict > 0
-        active = np.zeros(n, bool)
         cfg = self.config
-        for i in range(n):  # a few beats per block: the patient's state, beat by beat
-            self._recent.append(bool(has[i]))
-            self._since = 0 if sum(self._recent) >= cfg.pattern_min else self._since + 1
-            active[i] = self._since < cfg.hold_beats
+        active, self._since = paced_pattern(has, self._recent, self._since, cfg.pattern_min,
+                                            cfg.hold_beats)
+        self._recent.extend(has[-cfg.pattern_beats :].tolist())
         # the weaker test only where the patient is paced (most never are: half the time);
         # elsewhere the full test's spike is reported
         weak = strict.copy()

@@ -30,6 +30,7 @@ from dsp._qt import RR_RANGE_MS as QT_RR_RANGE_MS
 from dsp._rhythm import beats_in_episodes
 from edge._beat_measures import BeatMeasurer
 from edge._labels import BeatLabeller, LabelledBeats
+from edge._malloc import reuse_freed_memory
 from edge._stream import ProgressCallback, RecordBeats, detect_record
 from firmware_bridge import RecordInfo
 
@@ -232,6 +233,7 @@ def analyze_record(
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    reuse_freed_memory()  # each chunk reuses the memory the last one freed (edge._malloc)
     labeller = BeatLabeller()
     measurer = BeatMeasurer()
 

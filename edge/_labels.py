@@ -118,17 +118,23 @@ class BeatLabeller:
         if self._extractor is not None:
             self._paced.finish()
             self._classify(self._extractor.finish())
+        # the labelled beats are sorted (the extractor emits them in order, once each):
+        # each of the record's beats is looked up by bisection; one never labelled is Q
         got = np.concatenate(self._peaks) if self._peaks else np.zeros(0, np.int64)
-        by_peak = dict(zip(got.tolist(), zip(self._classes, self._paced_flags, strict=True),
-                           strict=True))
+        got_classes = np.array(self._classes, dtype=object)
+        got_paced = np.array(self._paced_flags, dtype=bool)
         r = np.asarray(r_peaks, np.int64)
-        found = [by_peak.get(int(p), ("Q", False)) for p in r.tolist()]
-        classes = [c for c, _ in found]
-        paced = np.array([f for _, f in found], bool)
+        at = np.minimum(np.searchsorted(got, r), max(got.size - 1, 0))
+        found = got[at] == r if got.size else np.zeros(r.size, bool)
+        classes_arr = np.full(r.size, "Q", dtype=object)
+        classes_arr[found] = got_classes[at[found]]
+        paced = np.zeros(r.size, bool)
+        paced[found] = got_paced[at[found]]
         for start, end in np.asarray(unusable, np.int64).reshape(-1, 2).tolist():
             lo, hi = np.searchsorted(r, [start, end])
-            classes[lo:hi] = ["Q"] * (hi - lo)
+            classes_arr[lo:hi] = "Q"
             paced[lo:hi] = False
+        classes = classes_arr.tolist()
         fs = self._fs_hz or 360.0
         # S beats inside AF are conducted AF beats: N (paced beats are Q here, never S)
         rhythm, relabelled = analyze_rhythm_sveb_in_af(

@@ -107,6 +107,28 @@ def rr_upper_features(times_s, n_out):
     return out
 
 
+def rr_upper_features_sorting(times_s, n_out):
+    """:func:`rr_upper_features` as the kernel computed it before it kept its history
+    sorted: sort the last intervals at every beat, interpolate the same way (the
+    kernel must give these floats exactly)."""
+    out = np.ones((n_out, K.N_UP))
+    rrs: list[float] = []
+    for b in range(n_out):
+        pre = _clip(times_s[b] - times_s[b - 1]) if b > 0 else np.nan
+        post = _clip(times_s[b + 1] - times_s[b]) if b + 1 < len(times_s) else np.nan
+        if rrs:
+            srt = sorted(rrs[-K.RR_UPPER_HIST :])
+            pos = K.RR_UPPER_Q * (len(srt) - 1)
+            lo = int(np.floor(pos))
+            hi = min(lo + 1, len(srt) - 1)
+            upper = srt[lo] + (pos - lo) * (srt[hi] - srt[lo])
+            out[b, 0] = 1.0 if np.isnan(pre) else pre / upper
+            out[b, 1] = 1.0 if np.isnan(post) else post / upper
+        if b > 0:
+            rrs.append(pre)
+    return out
+
+
 def _corr(a, b, lo, hi):
     x = a[:, lo:hi].ravel()
     y = b[:, lo:hi].ravel()
@@ -199,3 +221,106 @@ def centred_median(values, valid, half):
         if v:
             out[i] = float(np.median(v))
     return out
+
+
+def template_features_uncached(wins, weights, lo, hi, params, templates, counts, dominant, out):
+    """:func:`dsp._beat_kernels.template_features` as it was before it centred each
+    operand once: every correlation by the compiled ``_corr`` (the kernel must give
+    these floats exactly; same state in and out)."""
+    n_beats, n_leads, n_win = wins.shape
+    n_clusters = counts.size
+    l1 = 1 if n_leads > 1 else 0
+    for b in range(n_beats):
+        x = wins[b]
+        dom = -1
+        best_count = 0.0
+        for c in range(n_clusters):
+            if counts[c] > best_count:
+                best_count = counts[c]
+                dom = c
+        if dom < 0:
+            ref = x
+        else:
+            ref = templates[dom]
+        for lead in range(n_leads):
+            for k in range(n_win):
+                dominant[b, lead, k] = ref[lead, k]
+        out[b, K.TF_CORR] = K._corr(x, ref, lo, hi) if dom >= 0 else 1.0
+        out[b, K.TF_CORR_L0] = K._corr(x[0:1], ref[0:1], lo, hi) if dom >= 0 else 1.0
+        out[b, K.TF_CORR_L1] = K._corr(x[l1 : l1 + 1], ref[l1 : l1 + 1], lo, hi) if dom >= 0 else 1.0
+        p0 = max(K._p2p(ref, 0, lo, hi), params[K.TP_MIN_P2P])
+        p1 = max(K._p2p(ref, l1, lo, hi), params[K.TP_MIN_P2P])
+        out[b, K.TF_AMP_L0] = K._p2p(x, 0, lo, hi) / p0
+        out[b, K.TF_AMP_L1] = K._p2p(x, l1, lo, hi) / p1
+        out[b, K.TF_WIDTH] = K._width(x, 0, lo, hi) - K._width(ref, 0, lo, hi)
+        # join the best-matching cluster, or open a new one
+        best = -1
+        best_corr = -2.0
+        for c in range(n_clusters):
+            if counts[c] > 0.0:
+                r = K._corr(x, templates[c], lo, hi)
+                if r > best_corr:
+                    best_corr = r
+                    best = c
+        joined = -1
+        if best >= 0 and best_corr >= params[K.TP_JOIN_CORR]:
+            amp_x = 0.0
+            amp_t = 0.0
+            for lead in range(n_leads):
+                amp_x += K._p2p(x, lead, lo, hi)
+                amp_t += K._p2p(templates[best], lead, lo, hi)
+            ratio = amp_x / amp_t if amp_t > 0.0 else 0.0
+            if params[K.TP_AMP_LOW] <= ratio <= params[K.TP_AMP_HIGH]:
+                joined = best
+        for c in range(n_clusters):
+            counts[c] *= params[K.TP_DECAY]
+        if joined >= 0:
+            w = 1.0 / min(counts[joined] + 1.0, params[K.TP_MAX_WEIGHT])
+            for lead in range(n_leads):
+                for k in range(n_win):
+                    templates[joined, lead, k] += w * (x[lead, k] - templates[joined, lead, k])
+            counts[joined] += weights[b]
+            out[b, K.TF_BEST_CORR] = best_corr
+            # merge a cluster the joined one has grown into
+            for c in range(n_clusters):
+                if c == joined or counts[c] <= 0.0:
+                    continue
+                if K._corr(templates[joined], templates[c], lo, hi) < params[K.TP_JOIN_CORR]:
+                    continue
+                amp_j = 0.0
+                amp_c = 0.0
+                for lead in range(n_leads):
+                    amp_j += K._p2p(templates[joined], lead, lo, hi)
+                    amp_c += K._p2p(templates[c], lead, lo, hi)
+                ratio = amp_c / amp_j if amp_j > 0.0 else 0.0
+                if not (params[K.TP_AMP_LOW] <= ratio <= params[K.TP_AMP_HIGH]):
+                    continue
+                keep, gone = (joined, c) if counts[joined] >= counts[c] else (c, joined)
+                wk = counts[keep] / (counts[keep] + counts[gone])
+                for lead in range(n_leads):
+                    for k in range(n_win):
+                        templates[keep, lead, k] = (
+                            wk * templates[keep, lead, k] + (1.0 - wk) * templates[gone, lead, k]
+                        )
+                counts[keep] += counts[gone]
+                counts[gone] = 0.0
+                joined = keep
+        else:
+            slot = 0
+            low = counts[0]
+            for c in range(1, n_clusters):
+                if counts[c] < low:
+                    low = counts[c]
+                    slot = c
+            for lead in range(n_leads):
+                for k in range(n_win):
+                    templates[slot, lead, k] = x[lead, k]
+            counts[slot] = weights[b]
+            joined = slot
+            out[b, K.TF_BEST_CORR] = 1.0
+        total = 0.0
+        for c in range(n_clusters):
+            total += counts[c]
+        out[b, K.TF_CLUSTER_FRAC] = counts[joined] / total
+        out[b, K.TF_IS_DOMINANT] = 1.0 if joined == dom or dom < 0 else 0.0
+

@@ -64,3 +64,13 @@ def naive_spike_scan(x: np.ndarray, centers: np.ndarray, p: np.ndarray):
                     if v > prom[b]:
                         prom[b], pos[b] = v, t
     return prom, pos
+
+
+def naive_paced_pattern(has, recent, since: int, pattern_min: int, hold_beats: int):
+    """The patient's paced state beat by beat (appends to ``recent``, a bounded deque)."""
+    active = np.zeros(len(has), bool)
+    for i, flag in enumerate(has):
+        recent.append(bool(flag))
+        since = 0 if sum(recent) >= pattern_min else since + 1
+        active[i] = since < hold_beats
+    return active, since

@@ -9,7 +9,9 @@ from naive_beats import (
     resample_windows,
     rr_features,
     rr_upper_features,
+    rr_upper_features_sorting,
     template_features,
+    template_features_uncached,
 )
 from synth import synth_ecg
 
@@ -58,6 +60,23 @@ class TestResampleWindows:
         n_valid = np.empty((0, sig.shape[0]), np.int64)
         K.resample_windows(sig, np.zeros(0), step, 1, N_PRE, out, n_valid)
         assert out.shape[0] == 0
+
+
+def test_resample_windows_same_inside_and_at_the_signal_end():
+    """A window wholly inside the signal (the unchecked path) equals, bit for bit, the
+    same window whose last point is the signal's last sample (the checked path)."""
+    rng = np.random.default_rng(4)
+    sig = np.ascontiguousarray(rng.normal(0, 1, (2, 300)))
+    centers = np.array([40.0, 100.0, 200.0])
+    got = []
+    for n in (300, 200 + N_WIN - N_PRE):  # ... and a signal ending at the last window's last point
+        out = np.empty((centers.size, 2, N_WIN))
+        n_valid = np.empty((centers.size, 2), np.int64)
+        K.resample_windows(np.ascontiguousarray(sig[:, :n]), centers, 1.0, 0, N_PRE, out, n_valid)
+        got.append((out, n_valid))
+    np.testing.assert_array_equal(got[0][0], got[1][0])
+    np.testing.assert_array_equal(got[0][1], got[1][1])
+    assert (got[1][1] == N_WIN).all()
 
 
 def _times(kind: str) -> np.ndarray:
@@ -128,6 +147,28 @@ class TestRrKernels:
         np.testing.assert_allclose(np.concatenate(parts), ref, rtol=1e-12)
 
 
+class TestRrUpperSortedHistory:
+    """The kernel keeps its history sorted across beats and calls: bit for bit the
+    values of sorting it at every beat (ties, a history rolled over many times)."""
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_same_floats_as_sorting_each_beat(self, seed):
+        rng = np.random.default_rng(seed)
+        # intervals on a 1/128-s grid (many equal ones), some outside the clip range
+        rr = rng.integers(20, 260, 400) / 128.0
+        t = np.cumsum(np.where(rng.random(400) < 0.02, 3.5, rr))
+        want = rr_upper_features_sorting(t, t.size)
+        state = np.zeros(K.N_UP_STATE + K.RR_UPPER_HIST)
+        state[K.US_LAST_T] = np.nan
+        parts, a = [], 0
+        for b in [1, 2, 3, 35, 36, 200, 399, t.size]:
+            part = np.empty((b - a, K.N_UP))
+            K.rr_upper_features(t[a : b + 1], b - a, state, part)
+            parts.append(part)
+            a = b
+        np.testing.assert_array_equal(np.concatenate(parts), want)
+
+
 def _wins(kind: str) -> np.ndarray:
     rng = np.random.default_rng(11)
     base = np.sin(np.linspace(0, 3, F.WINDOW_LEN))[None, None, :] * np.array([1.0, 0.5])[None, :, None]
@@ -159,6 +200,33 @@ def test_template_features_match_reference(kind):
     ref_dom, ref_out = template_features(wins, weights, F.QRS_LO, F.QRS_HI, params, F.N_CLUSTERS)
     np.testing.assert_allclose(dom, ref_dom, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(out, ref_out, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["random", "flat", "saturated", "one_lead", "empty"])
+def test_template_features_same_floats_as_uncached_kernel(kind):
+    """Centring each operand once changes no bit of the outputs or the carried state."""
+    wins = np.ascontiguousarray(_wins(kind))
+    if kind == "random":  # more beats than clusters, several morphologies: joins, merges, new slots
+        wins = np.ascontiguousarray(np.concatenate([wins, wins[::-1] * 1.3, wins[::3] * 0.8]))
+    n, n_leads, _ = wins.shape
+    weights = np.where(np.arange(n) % 3 == 0, 0.2, 1.0)
+    params = F.TemplateConfig().as_array()
+    state = {}
+    for name in ("new", "old"):
+        templates = np.zeros((F.N_CLUSTERS, n_leads, F.WINDOW_LEN))
+        counts = np.zeros(F.N_CLUSTERS)
+        dom = np.empty_like(wins)
+        out = np.empty((n, K.N_TF))
+        for a, b in ((0, 1), (1, 7), (7, n // 2), (n // 2, n)):  # state carried between calls
+            a, b = min(a, n), min(b, n)
+            fn = K.template_features if name == "new" else template_features_uncached
+            fn(wins[a:b], weights[a:b], F.QRS_LO, F.QRS_HI, params, templates, counts, dom[a:b],
+               out[a:b])
+        state[name] = (templates, counts, dom, out)
+    for new, old in zip(state["new"], state["old"], strict=True):
+        np.testing.assert_array_equal(new, old)
+    if kind == "random":
+        assert np.unique(state["new"][3][:, K.TF_IS_DOMINANT]).size == 2
 
 
 class TestBeatFeatureExtractor:

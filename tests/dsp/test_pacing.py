@@ -3,9 +3,11 @@ streaming == batch, bad input, and the figures on the MIT-BIH paced records."""
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 import pytest
-from naive_pacing import naive_spike_scan
+from naive_pacing import naive_paced_pattern, naive_spike_scan
 from synth import paced_ecg, synth_ecg
 
 import dsp
@@ -62,6 +64,31 @@ class TestKernelAgainstReference:
         params = _configs()["loose"].as_array(360.0)
         prom, _ = naive_spike_scan(x, np.arange(220, 900, 150, dtype=np.int64), params)
         assert (prom > 1.0).sum() >= 3
+
+
+class TestPacedPatternAgainstLoop:
+    """The block-at-once paced state equals the beat-by-beat rule, however it is split."""
+
+    @pytest.mark.parametrize("density", [0.0, 0.2, 0.45, 0.9, 1.0])
+    @pytest.mark.parametrize(("pattern_beats", "pattern_min", "hold_beats"),
+                             [(16, 6, 300), (4, 1, 3), (5, 5, 1), (16, 6, 20)])
+    def test_same_state(self, density, pattern_beats, pattern_min, hold_beats):
+        rng = np.random.default_rng(int(100 * density) + pattern_beats + hold_beats)
+        has = rng.random(700) < density
+        has[300:420] = False  # a long stretch without spikes: the hold runs out
+        ref_recent, ref_since = deque(maxlen=pattern_beats), hold_beats
+        recent, since = deque(maxlen=pattern_beats), hold_beats
+        start = 0
+        for size in [0, 1, 2, 3, 17, 150, 1, 0, 400, 700]:
+            part = has[start : start + size]
+            start += part.size
+            want, ref_since = naive_paced_pattern(part, ref_recent, ref_since, pattern_min,
+                                                  hold_beats)
+            got, since = P.paced_pattern(part, recent, since, pattern_min, hold_beats)
+            recent.extend(part.tolist())
+            np.testing.assert_array_equal(got, want)
+            assert since == ref_since
+            assert list(recent) == list(ref_recent)
 
 
 class TestSyntheticPacedEcg:

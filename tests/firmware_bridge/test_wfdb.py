@@ -156,6 +156,15 @@ class TestDirectReader:
                     write_dir=str(tmp_path))
         self._same_as_wfdb(tmp_path / "syn", [(0, 1000), (1, 2), (3, 700), (9, 21), (500, 1000)])
 
+    def test_format_212_whole_range_of_values(self, tmp_path):
+        """Every 12-bit value, both nibble positions, odd starts: the kernel's bit work."""
+        d = np.arange(-2048, 2048, dtype=np.int64)
+        d = np.stack([d, d[::-1], np.roll(d, 777)], axis=1)  # 4096 x 3: each value in each slot
+        wfdb.wrsamp("full", fs=360, units=["mV"] * 3, sig_name=["I", "II", "III"], d_signal=d,
+                    fmt=["212"] * 3, adc_gain=[200.0, 3.7, 1e-3], baseline=[1024, -5, 0],
+                    write_dir=str(tmp_path))
+        self._same_as_wfdb(tmp_path / "full", [(0, 4096), (1, 4095), (2047, 2050), (4095, 4096)])
+
     @pytest.mark.data
     def test_every_mitdb_record_at_odd_offsets(self, mitdb_dir):
         for hea in sorted(mitdb_dir.glob("*.hea")):
