@@ -47,6 +47,10 @@ Where this module departs from bxb, on purpose:
 * bxb remembers only the two most recent VF and shutdown stretches when it
   labels an unmatched beat; here every stretch counts (they differ only when
   three stretches lie between two consecutive beats).
+* where several annotations share one sample, bxb's pairing can depend on the
+  order it reads them in (e.g. two beats and a shutdown mark at the same
+  sample); here the stretches are known before any beat is judged. Real
+  annotation files do not put two beats at one sample.
 * ``sumstats`` computes the gross SVEB +P from bxb's line format, where the
   F and Q rows are merged, so its gross denominator leaves out Fs; here gross
   SVEB +P uses bxb's own per-record formula (with Fs) on the summed matrix.

@@ -71,7 +71,10 @@ _annotation = st.tuples(
     st.sampled_from(_SYMBOLS),
     st.sampled_from([0, 1, 3, -1, 0x30, 0x33]),
 )
-_annotations = st.lists(_annotation, max_size=60).map(sorted)
+# one annotation per sample: where several share a sample, bxb's result depends on the
+# order it reads them in (a shutdown mark read after two beats at its own sample), which
+# the array scorer does not reproduce (benchmarks._ec57's docstring, departures)
+_annotations = st.lists(_annotation, max_size=60, unique_by=lambda a: a[0]).map(sorted)
 
 
 class TestAgainstNaiveBxb:
