@@ -6,6 +6,7 @@ import naive_rhythm
 import numpy as np
 import pytest
 
+from dsp import InvalidParameterError
 from dsp._rhythm import (
     RHYTHM_STATES,
     RhythmConfig,
@@ -14,7 +15,6 @@ from dsp._rhythm import (
     analyze_rhythm_sveb_in_af,
     beats_in_episodes,
 )
-from dsp import InvalidParameterError
 from dsp._rhythm_af import grouped_median, hysteresis
 
 FS = 250.0
