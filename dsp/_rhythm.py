@@ -79,6 +79,16 @@ class RhythmConfig:
     (off: 95 / 100, 97.45 / 72.87); no AF in the 20 other DS1 records either
     way. Atrial bigeminy is still told from AF by the every-other-interval
     difference (``d2``).
+
+    Atrial activity (``af_p_*``, ``af_on_no_p``; used when the caller passes
+    ``p_wave``, see :func:`dsp.p_wave_similarity`), chosen on DS1 and the paced
+    records 102/104/107/217 only, 2026-12-04: ``af_p_present`` 0.5 and 0.6
+    give 201 + 203 duration Se / +P 99.26 / 78.71 %, episode +P 100 % (0.7:
+    99.63 / 77.54, 0.8: 99.84 / 73.91; RR only: 99.96 / 65.40, episode +P
+    80 %), 0.6 taken (sinus N beats of 108, 119, 208, 215: 10th percentile
+    0.61-0.70; AF N beats of 201 and 203: median 0.37-0.40). ``af_on_no_p`` is
+    the lowest threshold, in steps of 0.01, at which no DS1 record without AF
+    gets AF (0.06 gave 108 34 s). Paced beats are not measured (RR only).
     """
 
     af_window: int = 32
