@@ -35,7 +35,14 @@ AF_PROVENANCE = (
     "nodal rhythm as irregular as AF; 222's reference AF is 24 episodes of at most 26 s); no "
     "setting was changed after that. On 2026-12-03 the classifier got its S head and "
     "af_keep_s was switched on (decided on DS1 201/203 and the gateway's loss of 203's AF, "
-    "before this run: see dsp._rhythm.RhythmConfig); the rows above are measured with both."
+    "before this run: see dsp._rhythm.RhythmConfig); the rows above are measured with both. On 2026-12-04 atrial activity was added (the P-wave "
+    "region's correlation with the dominant template, dsp.p_wave_similarity): stretches whose "
+    "N/S beats show P waves (median >= af_p_present 0.6) are not AF, stretches measured without "
+    "them are AF from irregularity af_on_no_p 0.07 instead of 0.10, unmeasured ones (paced "
+    "beats, flat template P region) RR only. Both settings were chosen on DS1 (201 + 203 "
+    "duration Se / +P 99.96 / 65.40 -> 99.26 / 78.71, episode +P 80 -> 100; the 20 other DS1 "
+    "records stay free of AF) and the paced records, with no DS2 record looked at; the rows "
+    "above are the one measurement on DS2 after that, and nothing was changed after it."
 )
 TARGETS = {"veb_se_pct": 93.0, "veb_ppv_pct": 93.0, "sveb_se_pct": 82.0, "sveb_ppv_pct": 78.0}
 

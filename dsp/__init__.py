@@ -24,6 +24,7 @@ from dsp._hrv import (
     hrv_time_domain,
     lomb_psd,
 )
+from dsp._p_wave import p_wave_similarity
 from dsp._pacing import PacedBeats, PacingConfig, PacingDetector, detect_pacing
 from dsp._prsa import PrsaResult, deceleration_capacity
 from dsp._qrs import QrsConfig, QrsDetector, QrsResult, QrsUpdate, analyze_qrs, detect_qrs
@@ -93,6 +94,7 @@ __all__ = [
     "lomb_psd",
     "measure_qt",
     "measure_st",
+    "p_wave_similarity",
     "qt_rr_relation",
     "rr_series",
     "rr_series_from_annotation",

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dsp._exceptions import InvalidParameterError, InvalidSignalError
-from dsp._rhythm_af import af_episodes, af_irregularity
+from dsp._rhythm_af import af_episodes, af_irregularity, p_wave_gate
 
 #: Beat classes, in code order.
 CLASSES = ("N", "S", "V", "F", "Q")
@@ -79,6 +79,16 @@ class RhythmConfig:
     (off: 95 / 100, 97.45 / 72.87); no AF in the 20 other DS1 records either
     way. Atrial bigeminy is still told from AF by the every-other-interval
     difference (``d2``).
+
+    Atrial activity (``af_p_*``, ``af_on_no_p``; used when the caller passes
+    ``p_wave``, see :func:`dsp.p_wave_similarity`), chosen on DS1 and the paced
+    records 102/104/107/217 only, 2026-12-04: ``af_p_present`` 0.5 and 0.6
+    give 201 + 203 duration Se / +P 99.26 / 78.71 %, episode +P 100 % (0.7:
+    99.63 / 77.54, 0.8: 99.84 / 73.91; RR only: 99.96 / 65.40, episode +P
+    80 %), 0.6 taken (sinus N beats of 108, 119, 208, 215: 10th percentile
+    0.61-0.70; AF N beats of 201 and 203: median 0.37-0.40). ``af_on_no_p`` is
+    the lowest threshold, in steps of 0.01, at which no DS1 record without AF
+    gets AF (0.06 gave 108 34 s). Paced beats are not measured (RR only).
     """
 
     af_window: int = 32
@@ -87,6 +97,9 @@ class RhythmConfig:
     af_keep_s: bool = True
     af_min_s: float = 30.0
     af_merge_s: float = 10.0
+    af_p_present: float = 0.6
+    af_on_no_p: float = 0.07
+    af_p_min_beats: int = 8
     vt_rate_bpm: float = 100.0
     sustained_s: float = 30.0
     svt_rate_bpm: float = 100.0
@@ -191,6 +204,7 @@ def analyze_rhythm_sveb_in_af(
     unusable=None,
     config: RhythmConfig | None = None,
     max_rounds: int = 3,
+    p_wave=None,
 ) -> tuple[RhythmAnalysis, np.ndarray]:
     """:func:`analyze_rhythm`, with every S beat inside an AF episode taken as N.
 
@@ -214,7 +228,7 @@ def analyze_rhythm_sveb_in_af(
     """
     r = np.asarray(r_peaks, np.int64).reshape(-1)
     code = _codes(classes, r.size)
-    rhythm = analyze_rhythm(r, code, fs_hz, unusable, config)
+    rhythm = analyze_rhythm(r, code, fs_hz, unusable, config, p_wave)
     relabelled = np.zeros(r.size, bool)
     for round_ in range(max_rounds + 1):
         change = beats_in_episodes(r, rhythm.of_kind("AFIB")) & (code == C_S)
@@ -224,7 +238,7 @@ def analyze_rhythm_sveb_in_af(
         relabelled |= change
         if round_ == max_rounds:
             break
-        rhythm = analyze_rhythm(r, code, fs_hz, unusable, config)
+        rhythm = analyze_rhythm(r, code, fs_hz, unusable, config, p_wave)
     return rhythm, relabelled
 
 
@@ -234,6 +248,7 @@ def analyze_rhythm(
     fs_hz: float,
     unusable=None,
     config: RhythmConfig | None = None,
+    p_wave=None,
 ) -> RhythmAnalysis:
     """Rhythm episodes of a labelled beat stream.
 
@@ -248,6 +263,12 @@ def analyze_rhythm(
     unusable : array_like of int, shape (k, 2), optional
         ``[start, end)`` stretches where no lead was usable.
     config : RhythmConfig, optional
+    p_wave : array_like of float, optional
+        Per beat, the P-wave similarity of :func:`dsp.p_wave_similarity` (NaN
+        where not measured, e.g. paced beats). Given, AF is not called where the
+        supraventricular beats show P waves, and is called at a lower
+        irregularity where they show none (see ``af_p_*``); None: AF from the
+        RR intervals alone.
 
     Returns
     -------
@@ -331,7 +352,13 @@ def analyze_rhythm(
         state_sets["PAUSE"][j] = True
     # atrial fibrillation
     irr, d1 = af_irregularity(rr, iv_ok, code, cfg.af_window, cfg.af_keep_s)
-    for a, b in af_episodes(irr, d1, t_s, segments, cfg):
+    irr_af = irr
+    if p_wave is not None:
+        pw = np.asarray(p_wave, np.float64).reshape(-1)
+        if pw.size != n:
+            raise InvalidParameterError(f"p_wave must have one value per beat ({n}), got {pw.size}")
+        irr_af = p_wave_gate(irr, pw, code, segments, cfg)
+    for a, b in af_episodes(irr_af, d1, t_s, segments, cfg):
         add("AFIB", a, b)
         state_sets["AFIB"][a : b + 1] = True
     # bradycardia / tachycardia (outside AF, VT, SVT)

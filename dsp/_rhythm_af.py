@@ -146,6 +146,49 @@ def af_irregularity(rr, iv_ok, code, window, keep_s=True, min_count=8):
     return irr, d1_out
 
 
+def p_wave_gate(irr, p_wave, code, seg, cfg):
+    """The irregularity the episodes are found on, given the atrial activity.
+
+    Parameters
+    ----------
+    irr : ndarray of float64
+        Per interval, from :func:`af_irregularity`.
+    p_wave : ndarray of float64
+        Per beat, the P-wave similarity of :func:`dsp.p_wave_similarity` (NaN:
+        not measured).
+    code : ndarray of int64
+        Beat class codes (0-4: N S V F Q); only N and S beats are looked at
+        (a ventricular beat has no P wave of its own, in any rhythm).
+    seg : ndarray of int64
+        Segment id per beat (-1: noise).
+    cfg : dsp._rhythm.RhythmConfig
+
+    Returns
+    -------
+    ndarray of float64, shape irr.shape
+        Interval j (beats j, j + 1) is judged by the median similarity of the
+        supraventricular beats within ``af_window // 2`` beats of beat j + 1
+        in its segment (at least ``af_p_min_beats`` of them): at or above
+        ``af_p_present`` the P waves are there and the interval is not AF
+        (irregularity 0); below it they are not and the interval must reach
+        ``af_on_no_p`` instead of ``af_on`` (the irregularity is shifted by
+        ``af_on - af_on_no_p``, ``af_off`` by as much); unmeasured, it is
+        judged on RR alone.
+    """
+    out = np.array(irr, np.float64, copy=True)
+    if out.size == 0:
+        return out
+    p = np.array(p_wave, np.float64, copy=True)
+    p[~((code == 0) | (code == 1)) | (seg < 0)] = np.nan
+    med = grouped_median(p, np.ascontiguousarray(seg, np.int64), cfg.af_window // 2,
+                         cfg.af_p_min_beats)[1:]
+    present = med >= cfg.af_p_present
+    absent = med < cfg.af_p_present  # False where NaN
+    out[present & ~np.isnan(out)] = 0.0
+    out[absent] += cfg.af_on - cfg.af_on_no_p
+    return out
+
+
 def af_episodes(irr, d1, t_s, seg, cfg):
     """AF episodes as inclusive beat ranges ``(first, last)``.
 

@@ -79,6 +79,7 @@ class BeatLabeller:
         self._peaks: list[np.ndarray] = []
         self._classes: list[str] = []
         self._paced_flags: list[bool] = []
+        self._p_wave: list[np.ndarray] = []  # P-wave similarity per beat (NaN: paced)
         self._paced = PacedOverride()  # paced beats are Q (beats all the same for rhythm)
 
     def __call__(self, record: RecordInfo, block: np.ndarray, r_peaks: np.ndarray) -> None:
@@ -104,6 +105,7 @@ class BeatLabeller:
         classes, paced = self._paced.apply(labels.r_peaks, labels.classes)
         self._classes.extend(classes)
         self._paced_flags.extend(paced.tolist())
+        self._p_wave.append(np.where(paced, np.nan, dsp.p_wave_similarity(feats)))
 
     def finish(self, r_peaks: np.ndarray, unusable: np.ndarray) -> LabelledBeats:
         """Label the last beats and analyse the rhythm.
@@ -123,6 +125,7 @@ class BeatLabeller:
         got = np.concatenate(self._peaks) if self._peaks else np.zeros(0, np.int64)
         got_classes = np.array(self._classes, dtype=object)
         got_paced = np.array(self._paced_flags, dtype=bool)
+        got_p = np.concatenate(self._p_wave) if self._p_wave else np.zeros(0)
         r = np.asarray(r_peaks, np.int64)
         at = np.minimum(np.searchsorted(got, r), max(got.size - 1, 0))
         found = got[at] == r if got.size else np.zeros(r.size, bool)
@@ -130,6 +133,8 @@ class BeatLabeller:
         classes_arr[found] = got_classes[at[found]]
         paced = np.zeros(r.size, bool)
         paced[found] = got_paced[at[found]]
+        p_wave = np.full(r.size, np.nan)
+        p_wave[found] = got_p[at[found]]
         for start, end in np.asarray(unusable, np.int64).reshape(-1, 2).tolist():
             lo, hi = np.searchsorted(r, [start, end])
             classes_arr[lo:hi] = "Q"
@@ -138,7 +143,7 @@ class BeatLabeller:
         fs = self._fs_hz or 360.0
         # S beats inside AF are conducted AF beats: N (paced beats are Q here, never S)
         rhythm, relabelled = analyze_rhythm_sveb_in_af(
-            r, rhythm_classes(classes, paced), fs, unusable, self._rhythm_config)
+            r, rhythm_classes(classes, paced), fs, unusable, self._rhythm_config, p_wave=p_wave)
         for i in np.flatnonzero(relabelled).tolist():
             classes[i] = "N"
         return LabelledBeats(r_peaks=r, classes=tuple(classes), rhythm=rhythm)

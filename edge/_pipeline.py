@@ -174,6 +174,7 @@ class PatientPipeline:
         self._peaks = _Growing(np.int64)  # every labelled beat
         self._codes = _Growing(np.int8)
         self._paced_flags = _Growing(np.bool_)  # labelled Q for being paced: beats for rhythm
+        self._p_wave = _Growing(np.float64)  # P-wave similarity (NaN: paced or not measured)
         self._last_decided = -1
         self._unusable: list[tuple[int, int]] = []
         self._gaps: list[tuple[int, int]] = []
@@ -273,6 +274,7 @@ class PatientPipeline:
         self._peaks.extend(np.asarray(labels.r_peaks, np.int64))
         self._codes.extend(codes)
         self._paced_flags.extend(paced)
+        self._p_wave.extend(np.where(paced, np.nan, dsp.p_wave_similarity(feats)))
 
     def _early_pauses(self, peaks: np.ndarray) -> None:
         """Pauses on the detector's beats, as soon as the beat that ends one is found.
@@ -356,8 +358,9 @@ class PatientPipeline:
         af_beats = np.zeros(r_w.size, bool)
         if r_w.size >= 2:
             # S beats inside AF are conducted AF beats: N, in the stored labels too
+            p_w = self._p_wave.view[self._p_wave.n - r_w.size :]  # the window is the tail
             rhythm, relabelled = analyze_rhythm_sveb_in_af(r_w, rhythm_w, self.fs_hz, bad,
-                                                           self._rhythm_cfg)
+                                                           self._rhythm_cfg, p_wave=p_w)
             if relabelled.any():  # the window is the tail of the stored beats
                 self._codes.view[self._codes.n - r_w.size :][relabelled] = _CODE["N"]
             af_beats = beats_in_episodes(r_w, rhythm.of_kind("AFIB"))

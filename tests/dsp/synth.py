@@ -28,10 +28,13 @@ class SynthEcg:
 
 def synth_ecg(fs_hz: float, duration_s: float, *, hr_bpm: float = 72.0, rr_jitter: float = 0.05,
               noise_mv: float = 0.01, wander_mv: float = 0.1, n_leads: int = 2,
-              seed: int = 0, r_times_s: np.ndarray | None = None) -> SynthEcg:
+              seed: int = 0, r_times_s: np.ndarray | None = None,
+              p_absent_s: tuple[float, float] | None = None) -> SynthEcg:
     """A synthetic ECG of ``duration_s`` at ``fs_hz`` with known R peaks.
 
     The R times are drawn around ``hr_bpm`` unless ``r_times_s`` gives them.
+    Beats whose R lies in ``[p_absent_s[0], p_absent_s[1])`` have no P wave (the
+    first wave of each lead), as in atrial fibrillation.
     """
     rng = np.random.default_rng(seed)
     n = int(round(duration_s * fs_hz))
@@ -51,7 +54,8 @@ def synth_ecg(fs_hz: float, duration_s: float, *, hr_bpm: float = 72.0, rr_jitte
             lo = np.searchsorted(t_s, r - 0.4)
             hi = np.searchsorted(t_s, r + 0.5)
             seg = t_s[lo:hi] - r
-            for offset_s, width_s, amp_mv in waves:
+            no_p = p_absent_s is not None and p_absent_s[0] <= r < p_absent_s[1]
+            for offset_s, width_s, amp_mv in waves[1:] if no_p else waves:
                 sig[lo:hi, lead] += amp_mv * np.exp(-0.5 * ((seg - offset_s) / width_s) ** 2)
         sig[:, lead] += wander_mv * np.sin(2 * np.pi * 0.3 * t_s + lead)
         sig[:, lead] += noise_mv * rng.standard_normal(n)

@@ -6,6 +6,7 @@ import naive_rhythm
 import numpy as np
 import pytest
 
+from dsp import InvalidParameterError
 from dsp._rhythm import (
     RHYTHM_STATES,
     RhythmConfig,
@@ -339,3 +340,64 @@ def test_allorhythmia_matches_reference(seed):
     seg[rng.random(n) < 0.02] = -1
     for period in (2, 3):
         assert _allorhythmia(code, period, 3, seg) == naive_rhythm.allorhythmia(code, period, 3, seg)
+
+
+class TestAtrialActivity:
+    """AF with the P-wave similarity of each beat (``p_wave``) as well as RR."""
+
+    @staticmethod
+    def _irregular(n=300, width=0.35, seed=7):
+        rng = np.random.default_rng(seed)
+        return 0.8 * rng.uniform(1.0 - width, 1.0 + width, n)
+
+    def test_irregular_rhythm_with_p_waves_is_not_af(self):
+        r, labels = _beats(self._irregular())
+        assert _kinds(analyze_rhythm(r, labels, FS)) == ["AFIB"]  # RR alone
+        p = np.full(r.size, 0.9)
+        assert "AFIB" not in _kinds(analyze_rhythm(r, labels, FS, p_wave=p))
+
+    def test_irregular_rhythm_without_p_waves_is_af(self):
+        r, labels = _beats(self._irregular())
+        p = np.full(r.size, 0.1)
+        assert _kinds(analyze_rhythm(r, labels, FS, p_wave=p)) == ["AFIB"]
+
+    def test_mildly_irregular_rhythm_is_af_only_without_p_waves(self):
+        r, labels = _beats(self._irregular(width=0.14, seed=3))
+        irr = np.nanmedian(analyze_rhythm(r, labels, FS).af_irregularity)
+        cfg = RhythmConfig()
+        assert cfg.af_on_no_p < irr < cfg.af_on  # below the RR-only threshold
+        assert "AFIB" not in _kinds(analyze_rhythm(r, labels, FS))
+        assert "AFIB" not in _kinds(analyze_rhythm(r, labels, FS, p_wave=np.full(r.size, np.nan)))
+        assert _kinds(analyze_rhythm(r, labels, FS, p_wave=np.full(r.size, 0.2))) == ["AFIB"]
+
+    def test_p_waves_of_ventricular_beats_are_not_looked_at(self):
+        r, labels = _beats(self._irregular())
+        labels[::4] = ["V"] * len(labels[::4])
+        p = np.where(np.array(labels) == "V", -0.5, 0.9)
+        assert "AFIB" not in _kinds(analyze_rhythm(r, labels, FS, p_wave=p))
+
+    def test_p_waves_end_the_episode_where_they_return(self):
+        rr = np.concatenate([self._irregular(300), self._irregular(300, width=0.3, seed=8)])
+        r, labels = _beats(rr)
+        p = np.where(np.arange(r.size) < 300, 0.1, 0.95)  # irregular sinus after beat 300
+        (af,) = analyze_rhythm(r, labels, FS, p_wave=p).of_kind("AFIB")
+        assert abs(int(np.searchsorted(r, af.end_sample)) - 300) <= 16
+
+    @pytest.mark.parametrize("seed", range(4))
+    def test_unmeasured_is_rr_only_bit_for_bit(self, seed):
+        rng = np.random.default_rng(seed)
+        rr = np.concatenate([_sinus(200, seed=seed), rng.uniform(0.4, 1.2, 300), _sinus(100)])
+        r, _ = _beats(rr)
+        labels = rng.choice(list("NNNNNNSVQ"), r.size)
+        bad = [[r[250], r[260]]]
+        a, ra = analyze_rhythm_sveb_in_af(r, labels, FS, bad)
+        b, rb = analyze_rhythm_sveb_in_af(r, labels, FS, bad, p_wave=np.full(r.size, np.nan))
+        assert a.episodes == b.episodes
+        np.testing.assert_array_equal(a.state, b.state)
+        np.testing.assert_array_equal(a.af_irregularity, b.af_irregularity)
+        np.testing.assert_array_equal(ra, rb)
+
+    def test_p_wave_of_the_wrong_length_is_refused(self):
+        r, labels = _beats(_sinus(50))
+        with pytest.raises(InvalidParameterError, match="p_wave"):
+            analyze_rhythm(r, labels, FS, p_wave=np.zeros(3))

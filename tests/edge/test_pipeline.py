@@ -156,14 +156,14 @@ class _EveryThirdBeatS:
 
 class TestSvebInsideAf:
     def test_s_labels_inside_af_are_counted_n_and_outside_stay_s(self):
-        """Sinus for 120 s, AF-like irregular rhythm for 180 s: the summary counts
+        """Sinus for 120 s, AF-like irregular rhythm without P waves for 180 s: the summary counts
         the classifier's S beats of the sinus part only."""
         fs = 250.0
         rng = np.random.default_rng(11)
         sinus = np.arange(0.5, 120.0, 0.8)
         af = 120.0 + np.cumsum(rng.uniform(0.4, 1.1, 400))
         r_s = np.concatenate([sinus, af[af < 299.0]])
-        ecg = synth_ecg(fs, 300.0, r_times_s=r_s, seed=12)
+        ecg = synth_ecg(fs, 300.0, r_times_s=r_s, seed=12, p_absent_s=(120.0, 300.0))
         pipe = PatientPipeline("p1", fs, 2, 0, classifier=_EveryThirdBeatS())
         outs = []
         step = round(fs)
