@@ -4,7 +4,7 @@ Every DS2 record runs through the holter-detect path (streaming detector,
 features, TFLite classifier, rhythm rule); our beats are matched to the
 reference by the EC57 scorer. VEB is held to the issue's targets (>= 93 / 93;
 the committed model reaches 96.17 / 94.68). SVEB misses its targets (82 / 78):
-its thresholds sit just below what the committed model reaches, 46.27 / 46.53
+its thresholds sit just below what the committed model reaches, 50.25 / 46.73
 (benchmarks/results/beats_mitdb.md), so a drop fails here (the previous models:
 3.67 / 58.42 and 26.12 / 66.99).
 """
@@ -18,7 +18,7 @@ from benchmarks._ec57 import gross_score
 
 MIN_VEB_SE_PCT = 93.0
 MIN_VEB_PPV_PCT = 93.0
-MIN_SVEB_SE_PCT = 46.0
+MIN_SVEB_SE_PCT = 50.0
 MIN_SVEB_PPV_PCT = 46.0
 MIN_QRS_PCT = 99.80
 
